@@ -1,0 +1,326 @@
+package api
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"promiseledger/events"
+	"promiseledger/ledger"
+	"promiseledger/projections"
+)
+
+const (
+	defaultLimit = 50
+	maxLimit     = 500
+	maxKeyLength = 255
+)
+
+func (s *Server) handleHealthz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		encode(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func (s *Server) handleReadyz() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		v := s.ledger.View()
+		body := map[string]any{"ready": v.Ready(), "applied_sequence": v.Applied(), "commitments": v.Len()}
+		if !v.Ready() {
+			encode(w, http.StatusServiceUnavailable, body)
+			return
+		}
+		encode(w, http.StatusOK, body)
+	})
+}
+
+func (s *Server) handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no such endpoint: " + r.Method + " " + r.URL.Path})
+	})
+}
+
+// meta reads the headers every write shares: Idempotency-Key and If-Match.
+// The digest identifies the request: its route, path values and decoded body.
+func meta(r *http.Request, route string, cmd any) (ledger.Meta, error) {
+	m := ledger.Meta{Actor: events.Anonymous, IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if k := m.IdempotencyKey; k != "" {
+		if len(k) > maxKeyLength || strings.IndexFunc(k, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
+			return m, badRequest("validation_failed", "Idempotency-Key", "Idempotency-Key: must be 1 to %d printable ASCII characters", maxKeyLength)
+		}
+	}
+	if im := r.Header.Get("If-Match"); im != "" && im != "*" {
+		v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(im, "W/"), `"`))
+		if err != nil || v < 1 {
+			return m, badRequest("validation_failed", "If-Match", `If-Match: must be a version in quotes, e.g. "3"`)
+		}
+		m.IfMatch = v
+	}
+	body, err := json.Marshal(cmd)
+	if err != nil {
+		return m, err
+	}
+	h := sha256.New()
+	h.Write([]byte(route + "\n" + r.PathValue("id") + "\n" + r.PathValue("dispute_id") + "\n"))
+	h.Write(body)
+	m.Digest = hex.EncodeToString(h.Sum(nil))
+	return m, nil
+}
+
+// writeCommitment answers with a commitment, its version as ETag.
+func (s *Server) writeCommitment(w http.ResponseWriter, status int, c *events.Commitment, today events.Date) {
+	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(c.Version)))
+	encode(w, status, projections.ViewOf(c, s.ledger.Jurisdiction(), today))
+}
+
+func (s *Server) handleMake() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var cmd events.MakeCommitment
+		if err := decode(w, r, &cmd); err != nil {
+			writeError(w, err)
+			return
+		}
+		m, err := meta(r, "make", cmd)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		c, err := s.ledger.Make(r.Context(), cmd, m)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Location", "/api/v1/commitments/"+c.ID)
+		s.writeCommitment(w, http.StatusCreated, c, s.ledger.Today())
+	})
+}
+
+// handleCommand serves a POST that appends one event to a commitment. path,
+// when not nil, copies path values into the command.
+func handleCommand[C events.Command](s *Server, route string, path func(*http.Request, *C)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			writeError(w, notFound(id))
+			return
+		}
+		var cmd C
+		if err := decode(w, r, &cmd); err != nil {
+			writeError(w, err)
+			return
+		}
+		if path != nil {
+			path(r, &cmd)
+		}
+		m, err := meta(r, route, cmd)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		c, err := s.ledger.Execute(r.Context(), id, cmd, m)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		s.writeCommitment(w, http.StatusCreated, c, s.ledger.Today())
+	})
+}
+
+func validID(id string) bool {
+	_, err := uuid.Parse(id)
+	return err == nil && len(id) == 36
+}
+
+func notFound(id string) error {
+	return &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no commitment " + strconv.Quote(id)}
+}
+
+// asOf reads ?as_of=<RFC 3339>; the zero time means now.
+func asOf(r *http.Request) (time.Time, error) {
+	v := r.URL.Query().Get("as_of")
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, badRequest("validation_failed", "as_of", "as_of: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z")
+	}
+	return t.UTC(), nil
+}
+
+func (s *Server) handleGet() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		at, err := asOf(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if !validID(id) {
+			writeError(w, notFound(id))
+			return
+		}
+		if at.IsZero() {
+			c, ok := s.ledger.View().Commitment(id)
+			if !ok {
+				writeError(w, notFound(id))
+				return
+			}
+			s.writeCommitment(w, http.StatusOK, c, s.ledger.Today())
+			return
+		}
+		c, err := s.ledger.AsOf(r.Context(), id, at)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		s.writeCommitment(w, http.StatusOK, c, s.ledger.Jurisdiction().Today(at))
+	})
+}
+
+func (s *Server) handleHistory() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		if !validID(id) {
+			writeError(w, notFound(id))
+			return
+		}
+		evs, err := s.ledger.History(r.Context(), id)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if evs == nil {
+			evs = []events.Event{}
+		}
+		encode(w, http.StatusOK, map[string]any{"events": evs})
+	})
+}
+
+// listQuery reads the filters of GET /api/v1/commitments.
+func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
+	v := r.URL.Query()
+	q := projections.Query{
+		County: v.Get("county"), Kind: events.Kind(v.Get("kind")), Status: events.Status(v.Get("status")),
+		Department: v.Get("department"), Limit: defaultLimit, Today: s.ledger.Today(),
+	}
+	if q.County != "" {
+		if _, ok := s.ledger.Jurisdiction().County(q.County); !ok {
+			return q, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction", q.County)
+		}
+	}
+	if q.Kind != "" && !q.Kind.Valid() {
+		return q, badRequest("validation_failed", "kind", "kind: must be one of land, tax, subsidy, fee, infrastructure, financing, other")
+	}
+	if q.Status != "" && !validStatus(q.Status) {
+		return q, badRequest("validation_failed", "status", "status: must be one of open, partially_fulfilled, fulfilled, waived, cancelled")
+	}
+	if o := v.Get("overdue"); o != "" {
+		b, err := strconv.ParseBool(o)
+		if err != nil {
+			return q, badRequest("validation_failed", "overdue", "overdue: must be true or false")
+		}
+		q.Overdue = &b
+	}
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxLimit {
+			return q, badRequest("validation_failed", "limit", "limit: must be a whole number from 1 to %d", maxLimit)
+		}
+		q.Limit = n
+	}
+	if c := v.Get("cursor"); c != "" {
+		b, err := base64.RawURLEncoding.DecodeString(c)
+		if err != nil || !validID(string(b)) {
+			return q, badRequest("validation_failed", "cursor", "cursor: must be a next_cursor returned by this endpoint")
+		}
+		q.After = string(b)
+	}
+	return q, nil
+}
+
+func validStatus(st events.Status) bool {
+	for _, s := range events.Statuses {
+		if s == st {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) handleList() http.Handler {
+	type page struct {
+		Items      []projections.CommitmentView `json:"items"`
+		NextCursor string                       `json:"next_cursor,omitempty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := s.listQuery(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		items, more := s.ledger.View().List(q)
+		p := page{Items: make([]projections.CommitmentView, 0, len(items))}
+		for _, c := range items {
+			p.Items = append(p.Items, projections.ViewOf(c, s.ledger.Jurisdiction(), q.Today))
+		}
+		if more {
+			p.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(items[len(items)-1].ID))
+		}
+		encode(w, http.StatusOK, p)
+	})
+}
+
+// viewAt returns the projection and the date on which to judge overdue for
+// ?as_of=, or the live projection and today.
+func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, error) {
+	at, err := asOf(r)
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	if at.IsZero() {
+		return s.ledger.View(), s.ledger.Now(), nil
+	}
+	p, err := s.ledger.ProjectionAsOf(r.Context(), at)
+	return p, at, err
+}
+
+func (s *Server) handleCounties() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, at, err := s.viewAt(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		j := s.ledger.Jurisdiction()
+		encode(w, http.StatusOK, map[string]any{"as_of": at.Format(time.RFC3339), "counties": p.Counties(j, j.Today(at))})
+	})
+}
+
+func (s *Server) handleCounty() http.Handler {
+	type detail struct {
+		AsOf string `json:"as_of"`
+		projections.CountyDetail
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		j := s.ledger.Jurisdiction()
+		county, ok := j.County(r.PathValue("code"))
+		if !ok {
+			writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no county " + strconv.Quote(r.PathValue("code")) + " in the jurisdiction"})
+			return
+		}
+		p, at, err := s.viewAt(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		encode(w, http.StatusOK, detail{AsOf: at.Format(time.RFC3339), CountyDetail: p.County(county, j.Today(at))})
+	})
+}

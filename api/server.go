@@ -1,0 +1,68 @@
+package api
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"promiseledger/ledger"
+)
+
+// MaxBodyBytes is the largest request body accepted.
+const MaxBodyBytes = 64 << 10
+
+// Server is the HTTP API.
+type Server struct {
+	ledger  *ledger.Ledger
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New returns the API over a ledger.
+func New(l *ledger.Ledger, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	s := &Server{ledger: l, log: log}
+	mux := http.NewServeMux()
+	s.routes(mux)
+	s.handler = s.logRequests(mux)
+	return s
+}
+
+// ServeHTTP serves the API.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// statusWriter remembers the status a handler wrote.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	w.status = code
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *Server) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
+	})
+}
+
+// ready answers 503 not_ready until the projections have caught up with the
+// stream: before that, a read could show an older state than exists, and a
+// write could be decided on one.
+func (s *Server) ready(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.ledger.View().Ready() {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the ledger is still reading its events; retry shortly"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

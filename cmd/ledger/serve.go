@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"promiseledger/api"
+	"promiseledger/demo"
+	"promiseledger/events"
+	"promiseledger/jsstore"
+	"promiseledger/ledger"
+	"promiseledger/projections"
+)
+
+// serveConfig is what `ledger serve` is told.
+type serveConfig struct {
+	data       string
+	httpAddr   string
+	natsListen string
+	natsURL    string
+	demo       bool
+	sync       string
+	replicas   int
+	counties   string
+	verbose    bool
+}
+
+func (c serveConfig) validate() error {
+	var errs []error
+	if c.sync != "always" && c.sync != "interval" {
+		errs = append(errs, fmt.Errorf("--sync %q: must be always or interval", c.sync))
+	}
+	if c.natsURL != "" && c.natsListen != "" {
+		errs = append(errs, errors.New("--nats-listen: only for the embedded server, not with --nats-url"))
+	}
+	if c.replicas < 1 || c.replicas > 5 {
+		errs = append(errs, fmt.Errorf("--replicas %d: must be 1 to 5", c.replicas))
+	}
+	if c.natsURL == "" && c.replicas != 1 {
+		errs = append(errs, errors.New("--replicas: the embedded server keeps one replica; use --nats-url for a cluster"))
+	}
+	if c.data == "" && c.natsURL == "" {
+		errs = append(errs, errors.New("--data: is required"))
+	}
+	return errors.Join(errs...)
+}
+
+func orDefault(v, def string) string {
+	if v != "" {
+		return v
+	}
+	return def
+}
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var c serveConfig
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&c.data, "data", orDefault(getenv("LEDGER_DATA"), "./data"), "folder of the embedded JetStream store (env LEDGER_DATA)")
+	fs.StringVar(&c.httpAddr, "http", orDefault(getenv("LEDGER_HTTP"), "127.0.0.1:8080"), "address of the HTTP API (env LEDGER_HTTP)")
+	fs.StringVar(&c.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
+	fs.StringVar(&c.natsURL, "nats-url", getenv("LEDGER_NATS_URL"), "use this NATS server or cluster instead of the embedded one (env LEDGER_NATS_URL)")
+	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
+	fs.StringVar(&c.sync, "sync", "always", "embedded server durability: always (fsync before each acknowledgement) or interval (fsync every 2 minutes; faster, can lose acknowledged events on power loss)")
+	fs.IntVar(&c.replicas, "replicas", 1, "stream replicas on an external cluster (--nats-url)")
+	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
+	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	if err := c.validate(); err != nil {
+		return err
+	}
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+
+	juris := events.DefaultJurisdiction()
+	if c.counties != "" {
+		b, err := os.ReadFile(c.counties)
+		if err != nil {
+			return fmt.Errorf("--counties: %w", err)
+		}
+		if juris, err = events.ParseJurisdiction(b); err != nil {
+			return fmt.Errorf("--counties %s: %w", c.counties, err)
+		}
+	}
+
+	nc, shutdownNATS, err := connect(c, log)
+	if err != nil {
+		return err
+	}
+	defer shutdownNATS()
+
+	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, Logger: log})
+	if err != nil {
+		return err
+	}
+	view := projections.New(log)
+	l := ledger.New(store, view, juris, time.Now)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	projDone := make(chan error, 1)
+	go func() { projDone <- view.Run(ctx, store) }()
+
+	if c.demo {
+		if err := waitReady(ctx, view, projDone); err != nil {
+			return err
+		}
+		n, err := demo.Load(ctx, l)
+		if err != nil {
+			return err
+		}
+		log.Info("demo data set", "events_added", n, "commitments", view.Len())
+	}
+
+	ln, err := net.Listen("tcp", c.httpAddr)
+	if err != nil {
+		return fmt.Errorf("--http: %w", err)
+	}
+	srv := &http.Server{Handler: api.New(l, log), ReadHeaderTimeout: 10 * time.Second}
+	httpDone := make(chan error, 1)
+	go func() { httpDone <- srv.Serve(ln) }()
+	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
+
+	projStopped := false
+	select {
+	case <-ctx.Done():
+	case err = <-httpDone:
+	case err = <-projDone:
+		projStopped = true
+		err = fmt.Errorf("projection stopped: %w", err)
+	}
+	log.Info("shutting down")
+	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer scancel()
+	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
+		err = serr
+	}
+	cancel()
+	if !projStopped {
+		<-projDone
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// connect opens the NATS connection: to an external server when --nats-url
+// is given, else to an embedded server on --data.
+func connect(c serveConfig, log *slog.Logger) (*nats.Conn, func(), error) {
+	if c.natsURL != "" {
+		nc, err := nats.Connect(c.natsURL, nats.Name("promise-ledger"), nats.MaxReconnects(-1))
+		if err != nil {
+			return nil, nil, fmt.Errorf("--nats-url: %w", err)
+		}
+		return nc, func() { _ = nc.Drain() }, nil
+	}
+	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: c.data, Listen: c.natsListen, SyncAlways: c.sync == "always"})
+	if err != nil {
+		return nil, nil, err
+	}
+	if u := emb.ClientURL(); u != "" {
+		log.Info("NATS clients may connect", "url", u)
+	}
+	nc, err := emb.Connect("promise-ledger")
+	if err != nil {
+		emb.Shutdown()
+		return nil, nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	return nc, func() {
+		_ = nc.Drain()
+		for nc.IsDraining() {
+			time.Sleep(10 * time.Millisecond)
+		}
+		emb.Shutdown()
+	}, nil
+}
+
+// waitReady waits until the projection has caught up with the stream.
+func waitReady(ctx context.Context, view *projections.Projection, failed <-chan error) error {
+	t := time.NewTicker(10 * time.Millisecond)
+	defer t.Stop()
+	for !view.Ready() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-failed:
+			return fmt.Errorf("projection stopped: %w", err)
+		case <-t.C:
+		}
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package events
+
+import (
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Kind is what was promised.
+type Kind string
+
+// The kinds of the contract.
+const (
+	Land           Kind = "land"
+	Tax            Kind = "tax"
+	Subsidy        Kind = "subsidy"
+	Fee            Kind = "fee"
+	Infrastructure Kind = "infrastructure"
+	Financing      Kind = "financing"
+	Other          Kind = "other"
+)
+
+// Kinds lists the valid kinds in a stable order.
+var Kinds = []Kind{Land, Tax, Subsidy, Fee, Infrastructure, Financing, Other}
+
+// Valid reports whether k is one of [Kinds].
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
+
+// Status is where a commitment stands.
+type Status string
+
+// The statuses. Waived and cancelled are terminal: after them only disputes
+// and their resolutions may be recorded.
+const (
+	Open               Status = "open"
+	PartiallyFulfilled Status = "partially_fulfilled"
+	Fulfilled          Status = "fulfilled"
+	Waived             Status = "waived"
+	Cancelled          Status = "cancelled"
+)
+
+// Statuses lists the valid statuses in a stable order.
+var Statuses = []Status{Open, PartiallyFulfilled, Fulfilled, Waived, Cancelled}
+
+// Terminal reports whether nothing but disputes may follow.
+func (s Status) Terminal() bool { return s == Waived || s == Cancelled }
+
+// Fulfillment is one recorded delivery. Its ID is the event's id.
+type Fulfillment struct {
+	ID          string
+	Quantity    Decimal
+	FulfilledOn Date
+	Evidence    string
+	Reversed    bool
+}
+
+// Dispute is an enterprise complaint. Its ID is the event's id.
+type Dispute struct {
+	ID          string
+	Complainant string
+	Summary     string
+	OpenedOn    Date
+	State       Outcome
+	Note        string
+}
+
+// SupervisionOrder is a 督办 order. Its ID is the event's id.
+type SupervisionOrder struct {
+	ID       string
+	Deadline Date
+	Note     string
+	IssuedOn Date
+}
+
+// Commitment is one promise folded from its events: the state on which every
+// rule is decided. Build it only with [Commitment.Apply].
+type Commitment struct {
+	ID     string
+	County string
+	CommitmentMade
+
+	Fulfilled         Decimal
+	Terminal          Status // Waived or Cancelled once terminal, else ""
+	Fulfillments      []Fulfillment
+	Disputes          []Dispute
+	SupervisionOrders []SupervisionOrder
+
+	Version    int       // number of events applied
+	LastSeq    uint64    // stream sequence of the last event applied
+	RecordedAt time.Time // when the commitment was first recorded
+	UpdatedAt  time.Time // when its last event was recorded
+}
+
+// Status derives the status from the state.
+func (c *Commitment) Status() Status {
+	switch {
+	case c.Terminal != "":
+		return c.Terminal
+	case c.Fulfilled.Cmp(c.Quantity.Value) >= 0:
+		return Fulfilled
+	case c.Fulfilled.Sign() > 0:
+		return PartiallyFulfilled
+	}
+	return Open
+}
+
+// Outstanding is what is still owed: zero once fulfilled, waived or cancelled.
+func (c *Commitment) Outstanding() Quantity {
+	if c.Terminal != "" {
+		return Quantity{Unit: c.Quantity.Unit}
+	}
+	return Quantity{Value: c.Quantity.Value.Sub(c.Fulfilled), Unit: c.Quantity.Unit}
+}
+
+// DaysOverdue is how many whole days past due the commitment is on today:
+// 0 when it is not due yet, or fulfilled, waived or cancelled.
+func (c *Commitment) DaysOverdue(today Date) int {
+	switch c.Status() {
+	case Open, PartiallyFulfilled:
+		if today.After(c.Due) {
+			return today.DaysSince(c.Due)
+		}
+	}
+	return 0
+}
+
+// KeptOnTime reports whether the commitment was fully fulfilled with every
+// counted (not reversed) fulfilment dated on or before its due date.
+func (c *Commitment) KeptOnTime() bool {
+	if c.Status() != Fulfilled {
+		return false
+	}
+	for _, f := range c.Fulfillments {
+		if !f.Reversed && f.FulfilledOn.After(c.Due) {
+			return false
+		}
+	}
+	return true
+}
+
+// Disputed reports whether any dispute is open.
+func (c *Commitment) Disputed() bool {
+	for _, d := range c.Disputes {
+		if d.State == DisputeOpen {
+			return true
+		}
+	}
+	return false
+}
+
+// Clone returns a copy that shares nothing mutable with c.
+func (c *Commitment) Clone() *Commitment {
+	d := *c
+	d.Fulfillments = slices.Clone(c.Fulfillments)
+	d.Disputes = slices.Clone(c.Disputes)
+	d.SupervisionOrders = slices.Clone(c.SupervisionOrders)
+	return &d
+}
+
+// Apply folds one event into the commitment. The zero Commitment accepts only
+// commitment.made. Events are applied as stored: the rules were checked when
+// the event was decided, so Apply only refuses what cannot be folded at all.
+func (c *Commitment) Apply(e Event) error {
+	data, err := e.Decode()
+	if err != nil {
+		return err
+	}
+	if c.Version == 0 {
+		made, ok := data.(*CommitmentMade)
+		if !ok {
+			return fmt.Errorf("event %s: %s before commitment.made", e.ID, e.Type)
+		}
+		c.ID, c.County, c.CommitmentMade, c.RecordedAt = e.CommitmentID, e.County, *made, e.RecordedAt
+	} else {
+		if e.CommitmentID != c.ID {
+			return fmt.Errorf("event %s: belongs to commitment %s, not %s", e.ID, e.CommitmentID, c.ID)
+		}
+		switch d := data.(type) {
+		case *CommitmentMade:
+			return fmt.Errorf("event %s: commitment %s made twice", e.ID, c.ID)
+		case *FulfillmentRecorded:
+			c.Fulfillments = append(c.Fulfillments, Fulfillment{ID: e.ID, Quantity: d.Quantity.Value, FulfilledOn: d.FulfilledOn, Evidence: d.Evidence})
+			c.Fulfilled = c.Fulfilled.Add(d.Quantity.Value)
+		case *FulfillmentReversed:
+			i := c.fulfillment(d.FulfillmentID)
+			if i < 0 || c.Fulfillments[i].Reversed {
+				return fmt.Errorf("event %s: reverses unknown or reversed fulfilment %s", e.ID, d.FulfillmentID)
+			}
+			c.Fulfillments[i].Reversed = true
+			c.Fulfilled = c.Fulfilled.Sub(c.Fulfillments[i].Quantity)
+		case *CommitmentAmended:
+			if d.Due != nil {
+				c.Due = *d.Due
+			}
+			if d.Quantity != nil {
+				c.Quantity = *d.Quantity
+			}
+		case *CommitmentWaived:
+			c.Terminal = Waived
+		case *CommitmentCancelled:
+			c.Terminal = Cancelled
+		case *DisputeOpened:
+			c.Disputes = append(c.Disputes, Dispute{ID: e.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: e.EffectiveOn, State: DisputeOpen})
+		case *DisputeResolved:
+			i := c.dispute(d.DisputeID)
+			if i < 0 {
+				return fmt.Errorf("event %s: resolves unknown dispute %s", e.ID, d.DisputeID)
+			}
+			c.Disputes[i].State, c.Disputes[i].Note = d.Outcome, d.Note
+		case *SupervisionOrdered:
+			c.SupervisionOrders = append(c.SupervisionOrders, SupervisionOrder{ID: e.ID, Deadline: d.Deadline, Note: d.Note, IssuedOn: e.EffectiveOn})
+		}
+	}
+	c.Version++
+	c.LastSeq = e.Sequence
+	c.UpdatedAt = e.RecordedAt
+	return nil
+}
+
+func (c *Commitment) fulfillment(id string) int {
+	return slices.IndexFunc(c.Fulfillments, func(f Fulfillment) bool { return f.ID == id })
+}
+
+func (c *Commitment) dispute(id string) int {
+	return slices.IndexFunc(c.Disputes, func(d Dispute) bool { return d.ID == id })
+}
+
+// Fold builds a commitment from its events, oldest first.
+func Fold(evs []Event) (*Commitment, error) {
+	c := &Commitment{}
+	for _, e := range evs {
+		if err := c.Apply(e); err != nil {
+			return nil, err
+		}
+	}
+	if c.Version == 0 {
+		return nil, ErrNotFound
+	}
+	return c, nil
+}

@@ -1,0 +1,186 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Type names an event. Types are part of the stored format: never rename one.
+type Type string
+
+// The event catalog (docs/events.md describes each).
+const (
+	CommitmentMadeType      Type = "commitment.made"
+	FulfillmentRecordedType Type = "fulfillment.recorded"
+	FulfillmentReversedType Type = "fulfillment.reversed"
+	CommitmentAmendedType   Type = "commitment.amended"
+	CommitmentWaivedType    Type = "commitment.waived"
+	CommitmentCancelledType Type = "commitment.cancelled"
+	DisputeOpenedType       Type = "dispute.opened"
+	DisputeResolvedType     Type = "dispute.resolved"
+	SupervisionOrderedType  Type = "supervision.ordered"
+)
+
+// SchemaVersion is the version of every event's data this code writes. A
+// reader accepts versions up to it.
+const SchemaVersion = 1
+
+// Actor is who recorded an event.
+type Actor struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// Anonymous is the actor of every request until access control names one.
+var Anonymous = Actor{Name: "anonymous", Role: "anonymous"}
+
+// Event is one immutable fact in the ledger: the envelope and its data.
+//
+// An event has two times. EffectiveOn is when the fact happened in the world
+// (the date a promise was made, the date land was delivered), a calendar date
+// given by the client for made and fulfilment events, and the recording date
+// for the others. RecordedAt is when the ledger learned of it: the server's
+// clock at append. "What is true" is judged on effective dates; "what did the
+// ledger show on day X" on RecordedAt.
+type Event struct {
+	ID             string          `json:"id"` // UUID v7
+	Type           Type            `json:"type"`
+	Schema         int             `json:"schema"`
+	CommitmentID   string          `json:"commitment_id"`
+	County         string          `json:"county"`
+	EffectiveOn    Date            `json:"effective_on"`
+	RecordedAt     time.Time       `json:"recorded_at"`
+	Actor          Actor           `json:"actor"`
+	IdempotencyKey string          `json:"idempotency_key,omitempty"`
+	RequestDigest  string          `json:"request_digest,omitempty"` // SHA-256 of the request that made it, for idempotent retries
+	Sequence       uint64          `json:"sequence,omitempty"`       // stream sequence; set when read, never stored
+	Data           json.RawMessage `json:"data"`
+}
+
+// Subject is the subject token list of the event: county, then commitment id.
+func (e Event) Subject(prefix string) string {
+	return prefix + "." + e.County + "." + e.CommitmentID
+}
+
+// The data of each event type.
+type (
+	// Investor is the enterprise a promise was made to.
+	Investor struct {
+		Name       string `json:"name"`
+		CreditCode string `json:"credit_code"`
+	}
+
+	// CommitmentMade: a county promised an incentive to an investor.
+	CommitmentMade struct {
+		Department  string   `json:"department"`
+		Project     string   `json:"project"`
+		Investor    Investor `json:"investor"`
+		Kind        Kind     `json:"kind"`
+		Description string   `json:"description"`
+		Quantity    Quantity `json:"quantity"`
+		MadeOn      Date     `json:"made_on"`
+		Due         Date     `json:"due"`
+		Reference   string   `json:"reference,omitempty"`
+	}
+
+	// FulfillmentRecorded: part or all of the promise was delivered.
+	FulfillmentRecorded struct {
+		Quantity    Quantity `json:"quantity"`
+		FulfilledOn Date     `json:"fulfilled_on"`
+		Evidence    string   `json:"evidence,omitempty"`
+	}
+
+	// FulfillmentReversed: a fulfilment was recorded by mistake and no longer counts.
+	FulfillmentReversed struct {
+		FulfillmentID string `json:"fulfillment_id"`
+		Reason        string `json:"reason"`
+	}
+
+	// CommitmentAmended: an approved change of due date and/or quantity.
+	// The previous values are kept so the history reads on its own.
+	CommitmentAmended struct {
+		Due              *Date     `json:"due,omitempty"`
+		PreviousDue      *Date     `json:"previous_due,omitempty"`
+		Quantity         *Quantity `json:"quantity,omitempty"`
+		PreviousQuantity *Quantity `json:"previous_quantity,omitempty"`
+		Reason           string    `json:"reason"`
+		Approval         string    `json:"approval,omitempty"`
+	}
+
+	// CommitmentWaived: released by agreement; terminal.
+	CommitmentWaived struct {
+		Reason   string `json:"reason"`
+		Approval string `json:"approval,omitempty"`
+	}
+
+	// CommitmentCancelled: the investor did not meet its conditions; terminal.
+	CommitmentCancelled struct {
+		Reason   string `json:"reason"`
+		Approval string `json:"approval,omitempty"`
+	}
+
+	// DisputeOpened: an enterprise complained. The dispute's id is the event's id.
+	DisputeOpened struct {
+		Complainant string `json:"complainant"`
+		Summary     string `json:"summary"`
+	}
+
+	// DisputeResolved: a supervisor decided a dispute.
+	DisputeResolved struct {
+		DisputeID string  `json:"dispute_id"`
+		Outcome   Outcome `json:"outcome"`
+		Note      string  `json:"note,omitempty"`
+	}
+
+	// SupervisionOrdered: a 督办 order to fulfil by a deadline. Its id is the event's id.
+	SupervisionOrdered struct {
+		Deadline Date   `json:"deadline"`
+		Note     string `json:"note,omitempty"`
+	}
+)
+
+// Outcome is how a dispute was resolved.
+type Outcome string
+
+// Dispute states: open until resolved as upheld or rejected.
+const (
+	DisputeOpen Outcome = "open"
+	Upheld      Outcome = "upheld"
+	Rejected    Outcome = "rejected"
+)
+
+// Decode returns the event's data as its typed value (a pointer to one of the
+// data structs above).
+func (e Event) Decode() (any, error) {
+	if e.Schema < 1 || e.Schema > SchemaVersion {
+		return nil, fmt.Errorf("event %s: schema %d not supported (at most %d)", e.ID, e.Schema, SchemaVersion)
+	}
+	var v any
+	switch e.Type {
+	case CommitmentMadeType:
+		v = &CommitmentMade{}
+	case FulfillmentRecordedType:
+		v = &FulfillmentRecorded{}
+	case FulfillmentReversedType:
+		v = &FulfillmentReversed{}
+	case CommitmentAmendedType:
+		v = &CommitmentAmended{}
+	case CommitmentWaivedType:
+		v = &CommitmentWaived{}
+	case CommitmentCancelledType:
+		v = &CommitmentCancelled{}
+	case DisputeOpenedType:
+		v = &DisputeOpened{}
+	case DisputeResolvedType:
+		v = &DisputeResolved{}
+	case SupervisionOrderedType:
+		v = &SupervisionOrdered{}
+	default:
+		return nil, fmt.Errorf("event %s: unknown type %q", e.ID, e.Type)
+	}
+	if err := json.Unmarshal(e.Data, v); err != nil {
+		return nil, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)
+	}
+	return v, nil
+}

@@ -1,0 +1,6 @@
+// Package jsstore keeps the ledger's events in NATS JetStream: one stream,
+// one subject per commitment that carries its county
+// (ledger.<county>.<commitment-id>), file storage, no deletes, no purges.
+// It implements [events.Store] and starts the embedded nats-server that the
+// ledger uses when it is not given an external one.
+package jsstore

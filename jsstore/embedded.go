@@ -1,0 +1,86 @@
+package jsstore
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+)
+
+// EmbeddedConfig configures the nats-server that runs inside the ledger.
+type EmbeddedConfig struct {
+	Dir string // JetStream storage folder
+	// Listen is host:port for a NATS client listener (so the standard nats
+	// CLI can look at the stream); empty means in-process connections only.
+	Listen string
+	// SyncAlways fsyncs every message before it is acknowledged. When false
+	// the server syncs every SyncInterval (its default is 2 minutes), and an
+	// acknowledged append can be lost if the machine loses power.
+	SyncAlways   bool
+	SyncInterval time.Duration
+}
+
+// Embedded is a running in-process nats-server with JetStream.
+type Embedded struct {
+	Server *server.Server
+}
+
+// StartEmbedded starts the server and waits until it accepts connections.
+func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("embedded nats: data folder is required")
+	}
+	opts := &server.Options{
+		ServerName:   "promise-ledger",
+		JetStream:    true,
+		StoreDir:     cfg.Dir,
+		DontListen:   cfg.Listen == "",
+		NoSigs:       true,
+		SyncAlways:   cfg.SyncAlways,
+		SyncInterval: cfg.SyncInterval,
+	}
+	if cfg.Listen != "" {
+		host, port, err := net.SplitHostPort(cfg.Listen)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: listen address %q: %w", cfg.Listen, err)
+		}
+		p, err := strconv.Atoi(port)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: listen port %q: %w", port, err)
+		}
+		opts.Host, opts.Port = host, p
+	}
+	ns, err := server.NewServer(opts)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	ns.Start()
+	if !ns.ReadyForConnections(30 * time.Second) {
+		ns.Shutdown()
+		return nil, errors.New("embedded nats: not ready after 30s")
+	}
+	return &Embedded{Server: ns}, nil
+}
+
+// Connect opens an in-process client connection.
+func (e *Embedded) Connect(name string) (*nats.Conn, error) {
+	return nats.Connect("", nats.InProcessServer(e.Server), nats.Name(name))
+}
+
+// ClientURL is the URL of the client listener, or "" when there is none.
+func (e *Embedded) ClientURL() string {
+	if e.Server.Addr() == nil {
+		return ""
+	}
+	return e.Server.ClientURL()
+}
+
+// Shutdown stops the server and waits until it has flushed and stopped.
+func (e *Embedded) Shutdown() {
+	e.Server.Shutdown()
+	e.Server.WaitForShutdown()
+}

@@ -1,0 +1,253 @@
+package projections
+
+import (
+	"math/big"
+	"sort"
+	"time"
+
+	"promiseledger/events"
+)
+
+// CommitmentView is the commitment as the HTTP contract shows it.
+type CommitmentView struct {
+	ID                string            `json:"id"`
+	County            string            `json:"county"`
+	CountyName        string            `json:"county_name"`
+	Department        string            `json:"department"`
+	Project           string            `json:"project"`
+	Investor          events.Investor   `json:"investor"`
+	Kind              events.Kind       `json:"kind"`
+	Description       string            `json:"description"`
+	Reference         string            `json:"reference"`
+	MadeOn            events.Date       `json:"made_on"`
+	Due               events.Date       `json:"due"`
+	Quantity          events.Quantity   `json:"quantity"`
+	Fulfilled         events.Quantity   `json:"fulfilled"`
+	Outstanding       events.Quantity   `json:"outstanding"`
+	Status            events.Status     `json:"status"`
+	Overdue           bool              `json:"overdue"`
+	DaysOverdue       int               `json:"days_overdue"`
+	Disputed          bool              `json:"disputed"`
+	Disputes          []DisputeView     `json:"disputes"`
+	SupervisionOrders []OrderView       `json:"supervision_orders"`
+	Fulfillments      []FulfillmentView `json:"fulfillments"`
+	Version           int               `json:"version"`
+	RecordedAt        time.Time         `json:"recorded_at"`
+	UpdatedAt         time.Time         `json:"updated_at"`
+}
+
+// DisputeView is one dispute of a commitment.
+type DisputeView struct {
+	ID          string         `json:"id"`
+	Complainant string         `json:"complainant"`
+	Summary     string         `json:"summary"`
+	OpenedOn    events.Date    `json:"opened_on"`
+	State       events.Outcome `json:"state"`
+	Note        string         `json:"note,omitempty"`
+}
+
+// OrderView is one supervision order (督办) of a commitment.
+type OrderView struct {
+	ID       string      `json:"id"`
+	Deadline events.Date `json:"deadline"`
+	Note     string      `json:"note"`
+	IssuedOn events.Date `json:"issued_on"`
+}
+
+// FulfillmentView is one recorded fulfilment; its id is what a reversal names.
+type FulfillmentView struct {
+	ID          string          `json:"id"`
+	Quantity    events.Quantity `json:"quantity"`
+	FulfilledOn events.Date     `json:"fulfilled_on"`
+	Evidence    string          `json:"evidence"`
+	Reversed    bool            `json:"reversed"`
+}
+
+// ViewOf renders a commitment as the contract shows it on date today.
+func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) CommitmentView {
+	county, _ := j.County(c.County)
+	days := c.DaysOverdue(today)
+	v := CommitmentView{
+		ID: c.ID, County: c.County, CountyName: county.Name, Department: c.Department,
+		Project: c.Project, Investor: c.Investor, Kind: c.Kind, Description: c.Description,
+		Reference: c.Reference, MadeOn: c.MadeOn, Due: c.Due, Quantity: c.Quantity,
+		Fulfilled:   events.Quantity{Value: c.Fulfilled, Unit: c.Quantity.Unit},
+		Outstanding: c.Outstanding(), Status: c.Status(),
+		Overdue: days > 0, DaysOverdue: days, Disputed: c.Disputed(),
+		Disputes:          make([]DisputeView, 0, len(c.Disputes)),
+		SupervisionOrders: make([]OrderView, 0, len(c.SupervisionOrders)),
+		Fulfillments:      make([]FulfillmentView, 0, len(c.Fulfillments)),
+		Version:           c.Version, RecordedAt: c.RecordedAt, UpdatedAt: c.UpdatedAt,
+	}
+	for _, d := range c.Disputes {
+		v.Disputes = append(v.Disputes, DisputeView{ID: d.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: d.OpenedOn, State: d.State, Note: d.Note})
+	}
+	for _, o := range c.SupervisionOrders {
+		v.SupervisionOrders = append(v.SupervisionOrders, OrderView{ID: o.ID, Deadline: o.Deadline, Note: o.Note, IssuedOn: o.IssuedOn})
+	}
+	for _, f := range c.Fulfillments {
+		v.Fulfillments = append(v.Fulfillments, FulfillmentView{ID: f.ID, Quantity: events.Quantity{Value: f.Quantity, Unit: c.Quantity.Unit}, FulfilledOn: f.FulfilledOn, Evidence: f.Evidence, Reversed: f.Reversed})
+	}
+	return v
+}
+
+// CountySummary is one county in the supervision view.
+type CountySummary struct {
+	Code string `json:"code"`
+	Name string `json:"name"`
+	Tally
+}
+
+// CountyDetail is one county with its breakdowns.
+type CountyDetail struct {
+	CountySummary
+	ByKind       []KindTally       `json:"by_kind"`
+	ByDepartment []DepartmentTally `json:"by_department"`
+}
+
+// KindTally is the tally of one kind of promise.
+type KindTally struct {
+	Kind events.Kind `json:"kind"`
+	Tally
+}
+
+// DepartmentTally is the tally of one responsible department.
+type DepartmentTally struct {
+	Department string `json:"department"`
+	Tally
+}
+
+// Tally is the supervision arithmetic of a set of commitments.
+type Tally struct {
+	Commitments        int               `json:"commitments"`
+	Open               int               `json:"open"` // open and partially fulfilled
+	Fulfilled          int               `json:"fulfilled"`
+	Waived             int               `json:"waived"`
+	Cancelled          int               `json:"cancelled"`
+	Overdue            int               `json:"overdue"`
+	Disputed           int               `json:"disputed"`
+	Outstanding        []events.Quantity `json:"outstanding"`
+	OverdueOutstanding []events.Quantity `json:"overdue_outstanding"`
+	KeptOnTimeRate     *string           `json:"kept_on_time_rate"`
+}
+
+// tallier accumulates a Tally.
+type tallier struct {
+	Tally
+	outstanding, overdueOutstanding map[events.Unit]events.Decimal
+	due, kept                       int64
+}
+
+func newTallier() *tallier {
+	return &tallier{outstanding: map[events.Unit]events.Decimal{}, overdueOutstanding: map[events.Unit]events.Decimal{}}
+}
+
+func (t *tallier) add(c *events.Commitment, today events.Date) {
+	t.Commitments++
+	switch s := c.Status(); s {
+	case events.Open, events.PartiallyFulfilled:
+		t.Open++
+	case events.Fulfilled:
+		t.Fulfilled++
+	case events.Waived:
+		t.Waived++
+	case events.Cancelled:
+		t.Cancelled++
+	}
+	if c.Disputed() {
+		t.Disputed++
+	}
+	out := c.Outstanding()
+	if out.Value.Sign() > 0 {
+		t.outstanding[out.Unit] = t.outstanding[out.Unit].Add(out.Value)
+	}
+	if c.DaysOverdue(today) > 0 {
+		t.Overdue++
+		t.overdueOutstanding[out.Unit] = t.overdueOutstanding[out.Unit].Add(out.Value)
+	}
+	if today.After(c.Due) && !c.Status().Terminal() {
+		t.due++
+		if c.KeptOnTime() {
+			t.kept++
+		}
+	}
+}
+
+func (t *tallier) result() Tally {
+	s := t.Tally
+	s.Outstanding, s.OverdueOutstanding = perUnit(t.outstanding), perUnit(t.overdueOutstanding)
+	if t.due > 0 {
+		r := big.NewRat(t.kept, t.due).FloatString(4)
+		s.KeptOnTimeRate = &r
+	}
+	return s
+}
+
+// perUnit lists the non-zero amounts in the order of events.Units.
+func perUnit(m map[events.Unit]events.Decimal) []events.Quantity {
+	out := []events.Quantity{}
+	for _, u := range events.Units {
+		if v, ok := m[u]; ok && v.Sign() > 0 {
+			out = append(out, events.Quantity{Value: v, Unit: u})
+		}
+	}
+	return out
+}
+
+// Counties summarises every county of the jurisdiction, in code order, with
+// overdue judged on today.
+func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []CountySummary {
+	tallies := make(map[string]*tallier, len(j.Counties))
+	for _, c := range j.Counties {
+		tallies[c.Code] = newTallier()
+	}
+	p.Each(func(c *events.Commitment) {
+		if t, ok := tallies[c.County]; ok {
+			t.add(c, today)
+		}
+	})
+	out := make([]CountySummary, 0, len(j.Counties))
+	for _, c := range j.Counties {
+		out = append(out, CountySummary{Code: c.Code, Name: c.Name, Tally: tallies[c.Code].result()})
+	}
+	return out
+}
+
+// County summarises one county with breakdowns by kind (in the order of
+// events.Kinds) and by department (in name order).
+func (p *Projection) County(county events.County, today events.Date) CountyDetail {
+	all, kinds, depts := newTallier(), map[events.Kind]*tallier{}, map[string]*tallier{}
+	p.Each(func(c *events.Commitment) {
+		if c.County != county.Code {
+			return
+		}
+		all.add(c, today)
+		if kinds[c.Kind] == nil {
+			kinds[c.Kind] = newTallier()
+		}
+		kinds[c.Kind].add(c, today)
+		if depts[c.Department] == nil {
+			depts[c.Department] = newTallier()
+		}
+		depts[c.Department].add(c, today)
+	})
+	d := CountyDetail{
+		CountySummary: CountySummary{Code: county.Code, Name: county.Name, Tally: all.result()},
+		ByKind:        []KindTally{},
+		ByDepartment:  []DepartmentTally{},
+	}
+	for _, k := range events.Kinds {
+		if t, ok := kinds[k]; ok {
+			d.ByKind = append(d.ByKind, KindTally{Kind: k, Tally: t.result()})
+		}
+	}
+	names := make([]string, 0, len(depts))
+	for n := range depts {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		d.ByDepartment = append(d.ByDepartment, DepartmentTally{Department: n, Tally: depts[n].result()})
+	}
+	return d
+}
