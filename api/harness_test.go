@@ -1,0 +1,172 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"promiseledger/api"
+	"promiseledger/events"
+	"promiseledger/internal/natstest"
+	"promiseledger/jsstore"
+	"promiseledger/ledger"
+	"promiseledger/projections"
+)
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// harness is the whole ledger on a real embedded JetStream behind a real
+// HTTP server.
+type harness struct {
+	t     *testing.T
+	url   string
+	store *jsstore.Store
+	clock *testClock
+}
+
+// today in the tests is 2026-11-27 in Chuxiong (UTC+8).
+var testNow = time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
+
+func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	st, _ := natstest.Store(t)
+	clk := &testClock{t: testNow}
+	view := projections.New(quiet())
+	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = view.Run(ctx, st); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for !view.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	srv := httptest.NewServer(api.New(l, quiet()))
+	t.Cleanup(srv.Close)
+	return &harness{t: t, url: srv.URL, store: st, clock: clk}
+}
+
+// response is a decoded answer.
+type response struct {
+	status int
+	header http.Header
+	raw    []byte
+	body   map[string]any
+}
+
+func (r response) str(key string) string {
+	s, _ := r.body[key].(string)
+	return s
+}
+
+// errCode and errField read the error envelope.
+func (r response) errCode() string  { e, _ := r.body["error"].(map[string]any); s, _ := e["code"].(string); return s }
+func (r response) errField() string { e, _ := r.body["error"].(map[string]any); s, _ := e["field"].(string); return s }
+
+// do sends a request; body is sent as is when it is a string, else as JSON.
+// headers are name, value pairs.
+func (h *harness) do(method, path string, body any, headers ...string) response {
+	h.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, h.url+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// must sends a request that must answer with status want.
+func (h *harness) must(want int, method, path string, body any, headers ...string) response {
+	h.t.Helper()
+	r := h.do(method, path, body, headers...)
+	if r.status != want {
+		h.t.Fatalf("%s %s: status %d, want %d: %s", method, path, r.status, want, r.raw)
+	}
+	return r
+}
+
+// events is the number of messages in the stream.
+func (h *harness) events() uint64 {
+	h.t.Helper()
+	n, err := h.store.LastSequence(context.Background())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+// creditCode makes a valid synthetic credit code.
+func creditCode(n int) string {
+	first := fmt.Sprintf("91532301MA6%06d", n)
+	c, _ := events.CreditCodeCheck(first)
+	return first + string(c)
+}
+
+// commitment is a valid POST /api/v1/commitments body; change what a test needs.
+func commitment(county, kind, value, unit, madeOn, due string) map[string]any {
+	return map[string]any{
+		"county": county, "department": "楚雄市自然资源局", "project": "年产10GW单晶硅棒项目",
+		"investor":    map[string]any{"name": "楚雄某某硅材料有限公司", "credit_code": creditCode(1)},
+		"kind":        kind,
+		"description": "保障项目用地300亩，2020年底前完成供地",
+		"quantity":    map[string]any{"value": value, "unit": unit},
+		"made_on":     madeOn, "due": due, "reference": "楚投促协〔2020〕17号",
+	}
+}
+
+func fulfilment(value, unit, on string) map[string]any {
+	return map[string]any{"quantity": map[string]any{"value": value, "unit": unit}, "fulfilled_on": on, "evidence": "土地出让合同 CX2020-33"}
+}

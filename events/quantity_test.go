@@ -1,0 +1,106 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestQuantityInput_Parse(t *testing.T) {
+	tests := []struct {
+		raw, unit string
+		want      string // canonical value; empty when an error is expected
+		field     string
+	}{
+		{`"1250000.00"`, "CNY", "1250000.00", ""},
+		{`"1250000"`, "CNY", "1250000.00", ""},
+		{`1250000.5`, "CNY", "1250000.50", ""},
+		{`"0.01"`, "CNY", "0.01", ""},
+		{`"0.001"`, "CNY", "", "quantity.value"},
+		{`0.001`, "CNY", "", "quantity.value"},
+		{`1e3`, "CNY", "1000.00", ""},
+		{`1.5e-1`, "mu", "0.15", ""},
+		{`"300"`, "mu", "300", ""},
+		{`"300.1234"`, "mu", "300.1234", ""},
+		{`"300.12345"`, "mu", "", "quantity.value"},
+		{`"300.10000"`, "mu", "300.1", ""},
+		{`"12.34"`, "m2", "12.34", ""},
+		{`"1"`, "item", "1", ""},
+		{`"1.5"`, "item", "", "quantity.value"},
+		{`2.0`, "item", "2", ""},
+		{`"0"`, "CNY", "", "quantity.value"},
+		{`0`, "CNY", "", "quantity.value"},
+		{`"-5"`, "CNY", "", "quantity.value"},
+		{`-5`, "CNY", "", "quantity.value"},
+		{`"1e3"`, "CNY", "", "quantity.value"},
+		{`" 5"`, "CNY", "", "quantity.value"},
+		{`"5,000"`, "CNY", "", "quantity.value"},
+		{`"0x10"`, "CNY", "", "quantity.value"},
+		{`"1/3"`, "CNY", "", "quantity.value"},
+		{`"NaN"`, "CNY", "", "quantity.value"},
+		{`true`, "CNY", "", "quantity.value"},
+		{`null`, "CNY", "", "quantity.value"},
+		{`"1000000000000000"`, "CNY", "", "quantity.value"},
+		{`"999999999999999.99"`, "CNY", "999999999999999.99", ""},
+		{`"5"`, "", "", "quantity.unit"},
+		{`"5"`, "USD", "", "quantity.unit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw+" "+tt.unit, func(t *testing.T) {
+			in := &QuantityInput{Unit: tt.unit}
+			if err := json.Unmarshal([]byte(tt.raw), &in.Value); err != nil {
+				t.Fatal(err)
+			}
+			q, err := in.parse("quantity", "")
+			if tt.want == "" {
+				var fe *FieldError
+				if !errors.As(err, &fe) || !errors.Is(err, ErrValidation) || fe.Field != tt.field {
+					t.Fatalf("got %v, want a validation error on %s", err, tt.field)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := q.String(); got != tt.want {
+				t.Fatalf("got %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestDecimal_ExactArithmetic(t *testing.T) {
+	// 0.1 + 0.2 is exactly 0.3: no binary floating point anywhere.
+	sum := MustDecimal("0.1").Add(MustDecimal("0.2"))
+	if sum.Cmp(MustDecimal("0.3")) != 0 {
+		t.Fatalf("0.1 + 0.2 = %s", sum)
+	}
+	big := MustDecimal("999999999999999.9999")
+	if got := big.Add(big).String(); got != "1999999999999999.9998" {
+		t.Fatalf("sum of large values: %s", got)
+	}
+	if got := MustDecimal("5").Sub(MustDecimal("7.25")).String(); got != "-2.25" {
+		t.Fatalf("negative: %s", got)
+	}
+}
+
+func TestQuantity_JSONRoundTrip(t *testing.T) {
+	for _, q := range []Quantity{
+		{MustDecimal("1250000"), CNY}, {MustDecimal("120.5"), Mu}, {MustDecimal("3"), Item}, {MustDecimal("0.05"), M2},
+	} {
+		b, err := json.Marshal(q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Quantity
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if back.Unit != q.Unit || back.Value.Cmp(q.Value) != 0 {
+			t.Fatalf("%s: round trip gave %+v", b, back)
+		}
+	}
+	if b, _ := json.Marshal(Quantity{MustDecimal("1250000"), CNY}); string(b) != `{"value":"1250000.00","unit":"CNY"}` {
+		t.Fatalf("CNY is written with two decimals: %s", b)
+	}
+}

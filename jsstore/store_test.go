@@ -1,0 +1,263 @@
+package jsstore_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"promiseledger/events"
+	"promiseledger/internal/natstest"
+	"promiseledger/jsstore"
+)
+
+func newEvent(t *testing.T, commitment string, typ events.Type, key string) events.Event {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return events.Event{
+		ID: id.String(), Type: typ, Schema: events.SchemaVersion, CommitmentID: commitment,
+		County: "532301", EffectiveOn: events.MustDate("2024-01-02"), RecordedAt: time.Now().UTC().Truncate(time.Microsecond),
+		Actor: events.Anonymous, IdempotencyKey: key, Data: json.RawMessage(`{"note":"x"}`),
+	}
+}
+
+func newID(t *testing.T) string {
+	t.Helper()
+	id, err := uuid.NewV7()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id.String()
+}
+
+func messages(t *testing.T, st *jsstore.Store) uint64 {
+	t.Helper()
+	n, err := st.LastSequence(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestStore_AppendConflict(t *testing.T) {
+	ctx := context.Background()
+	st, _ := natstest.Store(t)
+	c := newID(t)
+
+	first, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A writer that still believes the commitment is new loses.
+	_, err = st.Append(ctx, newEvent(t, c, events.FulfillmentRecordedType, ""), 0)
+	if !errors.Is(err, events.ErrConflict) {
+		t.Fatalf("append with a stale expectation: got %v, want ErrConflict", err)
+	}
+	var ce *events.ConflictError
+	if !errors.As(err, &ce) || ce.CommitmentID != c || ce.Expected != 0 {
+		t.Fatalf("conflict details: %+v", ce)
+	}
+	if got := messages(t, st); got != 1 {
+		t.Fatalf("stream holds %d messages after a conflict, want 1", got)
+	}
+	// With the right expectation it goes through.
+	second, err := st.Append(ctx, newEvent(t, c, events.FulfillmentRecordedType, ""), first.Sequence)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Sequence != first.Sequence+1 {
+		t.Fatalf("second sequence %d", second.Sequence)
+	}
+	// Another commitment's subject has its own sequence: no conflict.
+	if _, err := st.Append(ctx, newEvent(t, newID(t), events.CommitmentMadeType, ""), 0); err != nil {
+		t.Fatalf("other commitment: %v", err)
+	}
+}
+
+func TestStore_RetriedIdempotencyKey(t *testing.T) {
+	ctx := context.Background()
+	st, _ := natstest.Store(t)
+	c := newID(t)
+	made, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := newEvent(t, c, events.FulfillmentRecordedType, "key-1")
+	first, err := st.Append(ctx, ev, made.Sequence)
+	if err != nil || first.Duplicate {
+		t.Fatalf("first append: %+v %v", first, err)
+	}
+
+	// The retry of the same append, with the same expectation: since
+	// nats-server 2.12 the expected-sequence check runs before
+	// de-duplication, so the retry is reported as a conflict, not a duplicate.
+	_, err = st.Append(ctx, ev, made.Sequence)
+	if !errors.Is(err, events.ErrConflict) {
+		t.Fatalf("retry: got %v, want a conflict (the caller then finds the key already stored)", err)
+	}
+
+	// A retry whose expectation still holds (a new commitment's subject, as a
+	// retried POST /commitments makes a new id) is a duplicate of the first.
+	retry := newEvent(t, newID(t), events.CommitmentMadeType, "key-1")
+	dup, err := st.Append(ctx, retry, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !dup.Duplicate || dup.Sequence != first.Sequence {
+		t.Fatalf("duplicate: %+v, want duplicate of sequence %d", dup, first.Sequence)
+	}
+	if got := messages(t, st); got != 2 {
+		t.Fatalf("stream holds %d messages, want 2", got)
+	}
+}
+
+func TestStore_ReopenAfterStop(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	c := newID(t)
+
+	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: dir, SyncAlways: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := emb.Connect("first")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := jsstore.Open(ctx, nc, jsstore.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written []events.Event
+	last := uint64(0)
+	for _, typ := range []events.Type{events.CommitmentMadeType, events.FulfillmentRecordedType, events.DisputeOpenedType} {
+		ev := newEvent(t, c, typ, "")
+		res, err := st.Append(ctx, ev, last)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ev.Sequence, last = res.Sequence, res.Sequence
+		written = append(written, ev)
+	}
+	nc.Close()
+	emb.Shutdown()
+
+	emb2 := natstest.Start(t, dir)
+	st2, _ := natstest.OpenStore(t, emb2)
+	got, err := st2.Load(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(written) {
+		t.Fatalf("after reopening: %d events, want %d", len(got), len(written))
+	}
+	for i := range got {
+		w, g := written[i], got[i]
+		if g.ID != w.ID || g.Type != w.Type || g.Sequence != w.Sequence || !g.RecordedAt.Equal(w.RecordedAt) || string(g.Data) != string(w.Data) {
+			t.Errorf("event %d changed across the restart:\n got %+v\nwant %+v", i, g, w)
+		}
+	}
+	// The stream still refuses to append on a stale expectation.
+	if _, err := st2.Append(ctx, newEvent(t, c, events.FulfillmentRecordedType, ""), written[1].Sequence); !errors.Is(err, events.ErrConflict) {
+		t.Fatalf("stale append after reopen: %v", err)
+	}
+}
+
+func TestStore_FollowAndLoad(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, _ := natstest.Store(t)
+	a, b := newID(t), newID(t)
+	lastA := uint64(0)
+	for i := 0; i < 3; i++ {
+		typ := events.FulfillmentRecordedType
+		if i == 0 {
+			typ = events.CommitmentMadeType
+		}
+		res, err := st.Append(ctx, newEvent(t, a, typ, ""), lastA)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastA = res.Sequence
+		if i == 0 {
+			if _, err := st.Append(ctx, newEvent(t, b, events.CommitmentMadeType, ""), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	evs, err := st.Load(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 3 || evs[0].Type != events.CommitmentMadeType {
+		t.Fatalf("load a: %d events", len(evs))
+	}
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Sequence <= evs[i-1].Sequence {
+			t.Fatalf("load is not in stream order")
+		}
+	}
+	none, err := st.Load(ctx, newID(t))
+	if err != nil || len(none) != 0 {
+		t.Fatalf("load of an unknown commitment: %d events, %v", len(none), err)
+	}
+
+	// Follow from sequence 2 sees 3 and 4, then a new one as it is stored.
+	var seen []uint64
+	fctx, fcancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- st.Follow(fctx, 2, func(ev events.Event) error {
+			seen = append(seen, ev.Sequence)
+			if ev.Sequence == 5 {
+				fcancel()
+			}
+			return nil
+		})
+	}()
+	if _, err := st.Append(ctx, newEvent(t, b, events.FulfillmentRecordedType, ""), 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("follow ended with %v", err)
+	}
+	if len(seen) != 3 || seen[0] != 3 || seen[2] != 5 {
+		t.Fatalf("follow saw %v, want [3 4 5]", seen)
+	}
+}
+
+func TestStore_StreamRefusesDeletes(t *testing.T) {
+	ctx := context.Background()
+	st, nc := natstest.Store(t)
+	if _, err := st.Append(ctx, newEvent(t, newID(t), events.CommitmentMadeType, ""), 0); err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteMsg(ctx, 1); err == nil {
+		t.Error("deleting an event succeeded")
+	}
+	if err := s.Purge(ctx); err == nil {
+		t.Error("purging the stream succeeded")
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Msgs != 1 || !info.Config.DenyDelete || !info.Config.DenyPurge || info.Config.Storage != jetstream.FileStorage || info.Config.Duplicates == 0 {
+		t.Fatalf("stream config or state: %+v %+v", info.Config, info.State)
+	}
+}
