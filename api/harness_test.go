@@ -85,8 +85,16 @@ func (r response) str(key string) string {
 }
 
 // errCode and errField read the error envelope.
-func (r response) errCode() string  { e, _ := r.body["error"].(map[string]any); s, _ := e["code"].(string); return s }
-func (r response) errField() string { e, _ := r.body["error"].(map[string]any); s, _ := e["field"].(string); return s }
+func (r response) errCode() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["code"].(string)
+	return s
+}
+func (r response) errField() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["field"].(string)
+	return s
+}
 
 // do sends a request; body is sent as is when it is a string, else as JSON.
 // headers are name, value pairs.
