@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer that run may write while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+var servingURL = regexp.MustCompile(`serving (http://[0-9.:]+)`)
+
+// start runs `ledger serve` in-process and returns its URL and a stop
+// function that shuts it down and returns run's error.
+func start(t *testing.T, args ...string) (string, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, append([]string{"ledger", "serve", "--http", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, stderr)
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
+			url := m[1]
+			waitHTTPReady(t, url)
+			return url, func() error { cancel(); return <-done }
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start:\n%s", stderr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func waitHTTPReady(t *testing.T, url string) {
+	t.Helper()
+	for i := 0; i < 1000; i++ {
+		if res, err := http.Get(url + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("never ready")
+}
+
+func call(t *testing.T, method, url, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, b
+}
+
+// snapshot is everything the API shows of the ledger, less the instant of
+// the answer itself.
+func snapshot(t *testing.T, url string) string {
+	t.Helper()
+	var parts []string
+	for _, path := range []string{"/api/v1/commitments?limit=500", "/api/v1/counties/532301", "/readyz"} {
+		status, b := call(t, "GET", url+path, "")
+		if status != 200 {
+			t.Fatalf("GET %s: %d %s", path, status, b)
+		}
+		parts = append(parts, regexp.MustCompile(`"as_of":"[^"]*"`).ReplaceAllString(string(b), ""))
+	}
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal([]byte(parts[0]), &page); err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range page.Items {
+		_, b := call(t, "GET", url+"/api/v1/commitments/"+it.ID+"/history", "")
+		parts = append(parts, string(b))
+	}
+	return strings.Join(parts, "\n")
+}
+
+func TestRun_ServeStopStartSameState(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := start(t, "--data", dir, "--demo")
+
+	status, b := call(t, "POST", url+"/api/v1/commitments", `{
+		"county": "532301", "department": "楚雄市自然资源局", "project": "年产10GW单晶硅棒项目",
+		"investor": {"name": "楚雄某某硅材料有限公司", "credit_code": "91350100M000100Y43"},
+		"kind": "land", "description": "保障项目用地300亩", "quantity": {"value": "300", "unit": "mu"},
+		"made_on": "2020-03-15", "due": "2020-12-31", "reference": "楚投促协〔2020〕17号"}`)
+	if status != 201 {
+		t.Fatalf("make: %d %s", status, b)
+	}
+	var c struct{ ID string }
+	if err := json.Unmarshal(b, &c); err != nil {
+		t.Fatal(err)
+	}
+	status, b = call(t, "POST", url+"/api/v1/commitments/"+c.ID+"/fulfillments",
+		`{"quantity": {"value": "120", "unit": "mu"}, "fulfilled_on": "2020-10-01", "evidence": "土地出让合同 CX2020-33"}`)
+	if status != 201 || !strings.Contains(string(b), `"status":"partially_fulfilled"`) {
+		t.Fatalf("fulfil: %d %s", status, b)
+	}
+	before := snapshot(t, url)
+	if !strings.Contains(before, `"commitments":51`) {
+		t.Fatalf("want the 50 demo commitments and ours: %.300s", before)
+	}
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+
+	// Again on the same folder, loading the demo again: identical state.
+	url, stop = start(t, "--data", dir, "--demo")
+	after := snapshot(t, url)
+	if err := stop(); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	if before != after {
+		t.Fatalf("state changed across a restart:\nbefore %.2000s\nafter  %.2000s", before, after)
+	}
+}
+
+func TestRun_Usage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"ledger"}, func(string) string { return "" }, &out, &errOut); err == nil {
+		t.Fatal("no command accepted")
+	}
+	if err := run(context.Background(), []string{"ledger", "serve", "--sync", "sometimes"}, func(string) string { return "" }, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--sync") {
+		t.Fatalf("bad --sync: %v", err)
+	}
+	if err := run(context.Background(), []string{"ledger", "help"}, func(string) string { return "" }, &out, &errOut); err != nil || !strings.Contains(out.String(), "ledger serve") {
+		t.Fatalf("help: %v", err)
+	}
+}
