@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"promiseledger/docs"
 	"promiseledger/events"
 	"promiseledger/ledger"
 	"promiseledger/projections"
@@ -38,6 +39,13 @@ func (s *Server) handleReadyz() http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, body)
+	})
+}
+
+func handleOpenAPI() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		_, _ = w.Write(docs.OpenAPI)
 	})
 }
 

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -114,6 +115,9 @@ func writeError(w http.ResponseWriter, err error) {
 			ae.status, ae.Code = http.StatusConflict, "idempotency_key_reused"
 		case errors.Is(err, events.ErrVersionMismatch):
 			ae.status, ae.Code = http.StatusPreconditionFailed, "version_mismatch"
+		case errors.Is(err, events.ErrNotReady), errors.Is(err, context.DeadlineExceeded):
+			w.Header().Set("Retry-After", "1")
+			ae.status, ae.Code = http.StatusServiceUnavailable, "not_ready"
 		case errors.Is(err, events.ErrConflict):
 			w.Header().Set("Retry-After", "1")
 			ae.status, ae.Code = http.StatusServiceUnavailable, "busy"
