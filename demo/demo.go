@@ -6,6 +6,8 @@ package demo
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 
 	"promiseledger/events"
@@ -112,6 +114,13 @@ func creditCode(county string, n int) string {
 	return first + string(check)
 }
 
+// meta names the demo as the actor and gives each step a fixed key; the
+// step's digest is that of its key, since each key stands for one request.
+func meta(key string) ledger.Meta {
+	sum := sha256.Sum256([]byte(key))
+	return ledger.Meta{Actor: Actor, IdempotencyKey: key, Digest: hex.EncodeToString(sum[:])}
+}
+
 // PerCounty is the number of demo commitments in each county.
 const PerCounty = 5
 
@@ -138,13 +147,13 @@ func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
 				MadeOn:      sc.madeOn,
 				Due:         sc.due,
 				Reference:   fmt.Sprintf("【演示】招商引资协议〔%s〕%d号", sc.madeOn[:4], n+1),
-			}, ledger.Meta{Actor: Actor, IdempotencyKey: key, Digest: key})
+			}, meta(key))
 			if err != nil {
 				return added, fmt.Errorf("demo commitment %s: %w", key, err)
 			}
 			for i, cmd := range sc.steps(k) {
 				skey := fmt.Sprintf("%s-step%d", key, i)
-				if _, err := l.Execute(ctx, c.ID, cmd, ledger.Meta{Actor: Actor, IdempotencyKey: skey, Digest: skey}); err != nil {
+				if _, err := l.Execute(ctx, c.ID, cmd, meta(skey)); err != nil {
 					return added, fmt.Errorf("demo step %s: %w", skey, err)
 				}
 			}
