@@ -61,7 +61,7 @@ func newHarness(t *testing.T) *harness {
 	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { _ = view.Run(ctx, st); close(done) }()
+	go func() { _ = view.Run(ctx, st, projections.RunConfig{}); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	for !view.Ready() {
 		time.Sleep(time.Millisecond)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -243,12 +244,9 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	if !j.Unit.Valid() {
 		return fmt.Errorf("quantity: unknown unit %q", j.Unit)
 	}
-	v, err := parseDecimalText(strings.TrimPrefix(j.Value, "-"), j.Unit.Decimals())
-	if err != nil {
-		return fmt.Errorf("quantity: value %q %v", j.Value, err)
-	}
-	if strings.HasPrefix(j.Value, "-") {
-		v = Decimal{}.Sub(v)
+	var v Decimal
+	if err := v.UnmarshalJSON([]byte(strconv.Quote(j.Value))); err != nil {
+		return fmt.Errorf("quantity: %w", err)
 	}
 	*q = Quantity{Value: v, Unit: j.Unit}
 	return nil
@@ -284,4 +282,25 @@ func (in *QuantityInput) parse(field string, want Unit) (Quantity, error) {
 		return Quantity{}, invalid(field+".value", "must be positive")
 	}
 	return Quantity{Value: v, Unit: u}, nil
+}
+
+// MarshalJSON writes the decimal as a string with trailing zeros removed.
+func (d Decimal) MarshalJSON() ([]byte, error) { return json.Marshal(d.String()) }
+
+// UnmarshalJSON reads what MarshalJSON wrote.
+func (d *Decimal) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("decimal: %w", err)
+	}
+	neg := strings.HasPrefix(s, "-")
+	v, err := parseDecimalText(strings.TrimPrefix(s, "-"), scaleDigits)
+	if err != nil {
+		return fmt.Errorf("decimal %q: %v", s, err)
+	}
+	if neg {
+		v = Decimal{}.Sub(v)
+	}
+	*d = v
+	return nil
 }

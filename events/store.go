@@ -21,6 +21,9 @@ type Store interface {
 	// Load returns every event of one commitment, oldest first, with Sequence set.
 	Load(ctx context.Context, commitmentID string) ([]Event, error)
 
+	// Get returns the event at one stream sequence (ErrNotFound when none).
+	Get(ctx context.Context, seq uint64) (Event, error)
+
 	// LastSequence is the stream sequence of the newest event (0 when empty).
 	LastSequence(ctx context.Context) (uint64, error)
 

@@ -220,23 +220,8 @@ func (l *Ledger) AsOf(ctx context.Context, id string, t time.Time) (*events.Comm
 // whole stream, so it costs one pass over the ledger.
 func (l *Ledger) ProjectionAsOf(ctx context.Context, t time.Time) (*projections.Projection, error) {
 	p := projections.New(nil)
-	last, err := l.store.LastSequence(ctx)
-	if err != nil || last == 0 {
-		return p, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	done := errors.New("caught up")
-	err = l.store.Follow(ctx, 0, func(ev events.Event) error {
-		if !ev.RecordedAt.After(t) {
-			p.Apply(ev)
-		}
-		if ev.Sequence >= last {
-			return done
-		}
-		return nil
-	})
-	if !errors.Is(err, done) {
+	known := func(ev events.Event) bool { return !ev.RecordedAt.After(t) }
+	if err := p.CatchUp(ctx, l.store, known, nil); err != nil {
 		return nil, fmt.Errorf("projection as of %s: %w", t.Format(time.RFC3339), err)
 	}
 	return p, nil

@@ -2,12 +2,14 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"promiseledger/events"
 )
@@ -31,11 +33,49 @@ type Projection struct {
 	commitments map[string]*events.Commitment
 	ids         []string // commitment ids in order (UUID v7: the order they were made)
 	receipts    map[string]Receipt
-	applied     uint64        // stream sequence of the last event applied
+	applied     uint64        // stream sequence of the last message applied
+	lastEvent   eventRef      // the last event folded
 	changed     chan struct{} // closed and replaced whenever applied moves
 	skipped     int
 
 	ready atomic.Bool
+	stats stats
+}
+
+// stats are the counters behind [Projection.Stats].
+type stats struct {
+	eventsApplied    atomic.Uint64
+	restoredFrom     atomic.Uint64
+	catchUpNanos     atomic.Int64
+	lastCheckpoint   atomic.Uint64
+	checkpointErrors atomic.Uint64
+}
+
+// Stats describe the projection for operators.
+type Stats struct {
+	Applied          uint64        // stream sequence of the last message applied
+	EventsApplied    uint64        // events folded by this process (not counting a restored checkpoint)
+	RestoredFrom     uint64        // sequence of the checkpoint this process started from; 0: from event one
+	CatchUp          time.Duration // how long the last start took to be ready
+	LastCheckpoint   uint64        // sequence of the last checkpoint saved or restored
+	CheckpointErrors uint64
+	Skipped          int // events that could not be folded
+	Commitments      int
+}
+
+// Stats returns the projection's counters.
+func (p *Projection) Stats() Stats {
+	p.mu.RLock()
+	applied, skipped, n := p.applied, p.skipped, len(p.ids)
+	p.mu.RUnlock()
+	return Stats{
+		Applied: applied, Skipped: skipped, Commitments: n,
+		EventsApplied:    p.stats.eventsApplied.Load(),
+		RestoredFrom:     p.stats.restoredFrom.Load(),
+		CatchUp:          time.Duration(p.stats.catchUpNanos.Load()),
+		LastCheckpoint:   p.stats.lastCheckpoint.Load(),
+		CheckpointErrors: p.stats.checkpointErrors.Load(),
+	}
 }
 
 // New returns an empty projection.
@@ -51,33 +91,139 @@ func New(log *slog.Logger) *Projection {
 	}
 }
 
-// Run catches up with the store, marks the projection ready, and keeps
-// following until ctx ends.
-func (p *Projection) Run(ctx context.Context, store events.Store) error {
+// RunConfig says how the projection starts and saves itself.
+type RunConfig struct {
+	// Checkpoints, when set, is where the projection starts from and saves
+	// its state: every Every events or Interval, whichever comes first, and
+	// when it stops.
+	Checkpoints Checkpoints
+	Every       uint64        // default 10,000 events
+	Interval    time.Duration // default 1 minute
+	// Progress, when set, is told of each event folded while catching up.
+	Progress func(applied, target uint64)
+}
+
+func (c *RunConfig) defaults() {
+	if c.Every == 0 {
+		c.Every = 10_000
+	}
+	if c.Interval == 0 {
+		c.Interval = time.Minute
+	}
+}
+
+// Run starts from the checkpoint when a trustworthy one exists (else from
+// event one), catches up with the stream, marks the projection ready, and
+// keeps following until ctx ends; then it saves a last checkpoint.
+func (p *Projection) Run(ctx context.Context, store events.Store, cfg RunConfig) error {
+	cfg.defaults()
+	start := time.Now()
+	if cfg.Checkpoints != nil {
+		seq, err := p.restore(ctx, store, cfg.Checkpoints)
+		switch {
+		case err == nil:
+			p.stats.restoredFrom.Store(seq)
+			p.log.Info("projection restored from checkpoint", "projection", Name, "sequence", seq, "commitments", p.Len(), "took", time.Since(start))
+		case errors.Is(err, ErrNoCheckpoint):
+			p.log.Info("no checkpoint: projection rebuilds from event one", "projection", Name)
+		default:
+			p.log.Warn("checkpoint ignored: projection rebuilds from event one", "projection", Name, "reason", err)
+		}
+	}
+	if err := p.CatchUp(ctx, store, nil, cfg.Progress); err != nil {
+		return err
+	}
+	p.stats.catchUpNanos.Store(int64(time.Since(start)))
+	p.ready.Store(true)
+	p.log.Info("projection ready", "projection", Name, "sequence", p.Applied(), "commitments", p.Len(), "took", time.Since(start))
+
+	if cfg.Checkpoints != nil {
+		done := make(chan struct{})
+		go func() { defer close(done); p.checkpointLoop(ctx, cfg) }()
+		defer func() {
+			<-done
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if p.Applied() != p.stats.lastCheckpoint.Load() {
+				if err := p.SaveCheckpoint(sctx, cfg.Checkpoints); err != nil {
+					p.log.Error("final checkpoint failed", "projection", Name, "err", err)
+				}
+			}
+		}()
+	}
+	return store.Follow(ctx, p.Applied(), func(ev events.Event) error {
+		p.Apply(ev)
+		return nil
+	})
+}
+
+// checkpointLoop saves a checkpoint when enough events or enough time have passed.
+func (p *Projection) checkpointLoop(ctx context.Context, cfg RunConfig) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSave := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		applied, saved := p.Applied(), p.stats.lastCheckpoint.Load()
+		if applied == saved || (applied-saved < cfg.Every && time.Since(lastSave) < cfg.Interval) {
+			continue
+		}
+		if err := p.SaveCheckpoint(ctx, cfg.Checkpoints); err != nil && ctx.Err() == nil {
+			p.log.Error("checkpoint failed", "projection", Name, "err", err)
+		}
+		lastSave = time.Now()
+	}
+}
+
+// errCaughtUp ends a catch-up's Follow.
+var errCaughtUp = errors.New("caught up")
+
+// CatchUp folds every message from the one after the last applied to the
+// last one the stream holds now, then returns. keep, when set, selects the
+// events to fold (the others only advance the sequence); progress, when set,
+// is told of each message.
+func (p *Projection) CatchUp(ctx context.Context, store events.Store, keep func(events.Event) bool, progress func(applied, target uint64)) error {
 	target, err := store.LastSequence(ctx)
 	if err != nil {
 		return fmt.Errorf("projection: %w", err)
 	}
-	if target == 0 {
-		p.ready.Store(true)
+	if p.Applied() >= target {
+		return nil
 	}
-	return store.Follow(ctx, p.Applied(), func(ev events.Event) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	err = store.Follow(ctx, p.Applied(), func(ev events.Event) error {
+		if keep != nil && !keep(ev) {
+			ev = events.Event{Sequence: ev.Sequence}
+		}
 		p.Apply(ev)
-		if !p.ready.Load() && ev.Sequence >= target {
-			p.ready.Store(true)
-			p.log.Info("projection caught up", "sequence", ev.Sequence, "commitments", p.Len())
+		if progress != nil {
+			progress(ev.Sequence, target)
+		}
+		if ev.Sequence >= target {
+			return errCaughtUp
 		}
 		return nil
 	})
+	if !errors.Is(err, errCaughtUp) {
+		return fmt.Errorf("projection catch-up: %w", err)
+	}
+	return nil
 }
 
 // Ready reports whether the projection has caught up with the stream as it
 // was when Run started.
 func (p *Projection) Ready() bool { return p.ready.Load() }
 
-// Apply folds one event. Events must come in stream order; one already
-// applied is ignored. An event that cannot be folded is logged and skipped:
-// the stream is the truth, and one bad event must not stop every view.
+// Apply folds one message. Messages must come in stream order; one already
+// applied is ignored, and one without a type (not an event, or filtered
+// out) only advances the sequence. An event that cannot be folded is logged
+// and skipped: the stream is the truth, and one bad event must not stop
+// every view.
 func (p *Projection) Apply(ev events.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -88,6 +234,9 @@ func (p *Projection) Apply(ev events.Event) {
 		if err := p.fold(ev); err != nil {
 			p.skipped++
 			p.log.Error("projection skipped an event", "sequence", ev.Sequence, "type", ev.Type, "commitment", ev.CommitmentID, "err", err)
+		} else {
+			p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
+			p.stats.eventsApplied.Add(1)
 		}
 	}
 	p.applied = ev.Sequence

@@ -108,13 +108,17 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	cps, err := store.OpenCheckpoints(ctx)
+	if err != nil {
+		return err
+	}
 	view := projections.New(log)
 	l := ledger.New(store, view, juris, time.Now)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	projDone := make(chan error, 1)
-	go func() { projDone <- view.Run(ctx, store) }()
+	go func() { projDone <- view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) }()
 
 	if c.demo {
 		if err := waitReady(ctx, view, projDone); err != nil {

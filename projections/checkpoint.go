@@ -1,0 +1,133 @@
+package projections
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"promiseledger/events"
+)
+
+// Name is the projection's stable name: the key of its checkpoint and the
+// label of its metrics. Renaming it means rebuilding from event one.
+const Name = "commitments"
+
+// checkpointFormat is the version of the checkpoint encoding. A checkpoint
+// of any other format is ignored and the projection rebuilds from the stream.
+const checkpointFormat = 1
+
+// ErrNoCheckpoint is returned by [Checkpoints.Load] when none was saved.
+var ErrNoCheckpoint = errors.New("no checkpoint")
+
+// Checkpoints keeps saved projection states. A checkpoint is a cache: losing
+// or damaging it costs a rebuild, never a wrong answer.
+type Checkpoints interface {
+	Save(ctx context.Context, name string, data []byte) error
+	Load(ctx context.Context, name string) ([]byte, error)
+}
+
+// checkpoint is the saved state of the projection at one stream sequence.
+type checkpoint struct {
+	Projection  string               `json:"projection"`
+	Format      int                  `json:"format"`
+	Sequence    uint64               `json:"sequence"`   // every message up to here is folded in
+	LastEvent   eventRef             `json:"last_event"` // the last event folded: proves which stream this is of
+	SavedAt     time.Time            `json:"saved_at"`
+	Skipped     int                  `json:"skipped"`
+	Commitments []*events.Commitment `json:"commitments"`
+	Receipts    map[string]Receipt   `json:"receipts"`
+}
+
+type eventRef struct {
+	Sequence uint64 `json:"sequence"`
+	ID       string `json:"id"`
+}
+
+// encodeCheckpoint captures the state under the read lock (commitments are
+// immutable, so the pointers suffice) and encodes it outside the lock.
+func (p *Projection) encodeCheckpoint(now time.Time) ([]byte, uint64, error) {
+	p.mu.RLock()
+	cp := checkpoint{
+		Projection: Name, Format: checkpointFormat, Sequence: p.applied, LastEvent: p.lastEvent,
+		SavedAt: now.UTC(), Skipped: p.skipped,
+		Commitments: make([]*events.Commitment, 0, len(p.ids)),
+		Receipts:    make(map[string]Receipt, len(p.receipts)),
+	}
+	for _, id := range p.ids {
+		cp.Commitments = append(cp.Commitments, p.commitments[id])
+	}
+	for k, r := range p.receipts {
+		cp.Receipts[k] = r
+	}
+	p.mu.RUnlock()
+	b, err := json.Marshal(cp)
+	return b, cp.Sequence, err
+}
+
+// SaveCheckpoint saves the current state.
+func (p *Projection) SaveCheckpoint(ctx context.Context, cps Checkpoints) error {
+	b, seq, err := p.encodeCheckpoint(time.Now())
+	if err != nil {
+		return fmt.Errorf("encode checkpoint: %w", err)
+	}
+	if err := cps.Save(ctx, Name, b); err != nil {
+		p.stats.checkpointErrors.Add(1)
+		return err
+	}
+	p.stats.lastCheckpoint.Store(seq)
+	p.log.Debug("checkpoint saved", "projection", Name, "sequence", seq, "bytes", len(b))
+	return nil
+}
+
+// restore loads the saved state if there is one that can be trusted: same
+// projection and format, decodable, not ahead of the stream, and ending on
+// the very event the stream holds at that sequence. Otherwise it leaves the
+// projection empty, to be rebuilt from event one, and says why.
+func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkpoints) (uint64, error) {
+	b, err := cps.Load(ctx, Name)
+	if err != nil {
+		return 0, err
+	}
+	var cp checkpoint
+	if err := json.Unmarshal(b, &cp); err != nil {
+		return 0, fmt.Errorf("checkpoint is corrupt: %w", err)
+	}
+	if cp.Projection != Name || cp.Format != checkpointFormat {
+		return 0, fmt.Errorf("checkpoint is of projection %q format %d, not %q format %d", cp.Projection, cp.Format, Name, checkpointFormat)
+	}
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cp.Sequence > last {
+		return 0, fmt.Errorf("checkpoint at sequence %d is ahead of the stream (last %d): it belongs to another stream", cp.Sequence, last)
+	}
+	if cp.LastEvent.Sequence > 0 {
+		ev, err := store.Get(ctx, cp.LastEvent.Sequence)
+		if err != nil || ev.ID != cp.LastEvent.ID {
+			return 0, fmt.Errorf("checkpoint ends on event %s at sequence %d, which the stream does not hold", cp.LastEvent.ID, cp.LastEvent.Sequence)
+		}
+	}
+	commitments := make(map[string]*events.Commitment, len(cp.Commitments))
+	ids := make([]string, 0, len(cp.Commitments))
+	for _, c := range cp.Commitments {
+		if c == nil || c.ID == "" || c.Version < 1 || c.LastSeq > cp.Sequence || commitments[c.ID] != nil {
+			return 0, errors.New("checkpoint is corrupt: a commitment is missing its id, version or sequence, or appears twice")
+		}
+		commitments[c.ID] = c
+		ids = append(ids, c.ID)
+	}
+	slices.Sort(ids)
+	if cp.Receipts == nil {
+		cp.Receipts = map[string]Receipt{}
+	}
+	p.mu.Lock()
+	p.commitments, p.ids, p.receipts = commitments, ids, cp.Receipts
+	p.applied, p.lastEvent, p.skipped = cp.Sequence, cp.LastEvent, cp.Skipped
+	p.mu.Unlock()
+	p.stats.lastCheckpoint.Store(cp.Sequence)
+	return cp.Sequence, nil
+}
