@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -339,5 +340,26 @@ func TestAPI_HealthAndReady(t *testing.T) {
 	h.must(http.StatusOK, "GET", "/healthz", nil)
 	if r := h.must(http.StatusOK, "GET", "/readyz", nil); r.body["ready"] != true {
 		t.Fatalf("readyz: %s", r.raw)
+	}
+}
+
+func TestAPI_Metrics(t *testing.T) {
+	h := newHarness(t)
+	c := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31"))
+	h.must(404, "GET", "/api/v1/commitments/"+c.str("id")+"x", nil)
+	r := h.must(200, "GET", "/metrics", nil)
+	for _, want := range []string{
+		`ledger_http_requests_total{method="POST",route="POST /api/v1/commitments",status="201"} 1`,
+		`ledger_http_requests_total{method="GET",route="GET /api/v1/commitments/{id}",status="404"} 1`,
+		`ledger_http_request_duration_seconds_count{route="POST /api/v1/commitments",status="201"} 1`,
+		`ledger_projection_applied_sequence{projection="commitments"} 1`,
+		`ledger_projection_events_applied_total{projection="commitments"} 1`,
+		`ledger_projection_lag_events{projection="commitments"} 0`,
+		`ledger_projection_rebuild_seconds{projection="commitments"}`,
+		`ledger_commitments{projection="commitments"} 1`,
+	} {
+		if !strings.Contains(string(r.raw), want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
+	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 
 	mux.Handle("POST /api/v1/commitments", s.ready(s.handleMake()))

@@ -15,6 +15,7 @@ const MaxBodyBytes = 64 << 10
 type Server struct {
 	ledger  *ledger.Ledger
 	log     *slog.Logger
+	metrics *metrics
 	handler http.Handler
 }
 
@@ -24,9 +25,10 @@ func New(l *ledger.Ledger, log *slog.Logger) *Server {
 		log = slog.Default()
 	}
 	s := &Server{ledger: l, log: log}
+	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
 	s.routes(mux)
-	s.handler = s.logRequests(mux)
+	s.handler = s.instrument(mux)
 	return s
 }
 
@@ -44,11 +46,12 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (s *Server) logRequests(next http.Handler) http.Handler {
+func (s *Server) instrument(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		s.metrics.observe(r, sw.status, time.Since(start))
 		s.log.Debug("http", "method", r.Method, "path", r.URL.Path, "status", sw.status, "duration", time.Since(start))
 	})
 }

@@ -53,6 +53,11 @@ func (l *Ledger) Now() time.Time { return l.now().UTC() }
 // Today is the calendar date in the jurisdiction now.
 func (l *Ledger) Today() events.Date { return l.juris.Today(l.now()) }
 
+// StreamLastSequence is the sequence of the newest message in the stream.
+func (l *Ledger) StreamLastSequence(ctx context.Context) (uint64, error) {
+	return l.store.LastSequence(ctx)
+}
+
 // View is the projection the ledger decides on.
 func (l *Ledger) View() *projections.Projection { return l.view }
 

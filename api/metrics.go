@@ -1,0 +1,92 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"promiseledger/projections"
+)
+
+// metrics are what /metrics reports, in the Prometheus text format.
+type metrics struct {
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+func (s *Server) newMetrics() *metrics {
+	reg := prometheus.NewRegistry()
+	m := &metrics{
+		registry: reg,
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_http_requests_total", Help: "HTTP requests by route pattern, method and status.",
+		}, []string{"route", "method", "status"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "ledger_http_request_duration_seconds", Help: "HTTP request latency by route pattern and status.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+		}, []string{"route", "status"}),
+	}
+	view := s.ledger.View()
+	label := prometheus.Labels{"projection": projections.Name}
+	gauge := func(name, help string, f func(projections.Stats) float64) prometheus.Collector {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: label}, func() float64 { return f(view.Stats()) })
+	}
+	reg.MustRegister(
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.requests, m.latency,
+		gauge("ledger_projection_applied_sequence", "Stream sequence of the last event the projection applied.",
+			func(s projections.Stats) float64 { return float64(s.Applied) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_projection_events_applied_total", Help: "Events the projection folded since the process started (rate() gives the apply rate).", ConstLabels: label},
+			func() float64 { return float64(view.Stats().EventsApplied) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_projection_lag_events", Help: "Events in the stream the projection has not applied yet.", ConstLabels: label}, s.lag),
+		gauge("ledger_projection_rebuild_seconds", "How long the projection took at start to restore its checkpoint and catch up with the stream.",
+			func(s projections.Stats) float64 { return s.CatchUp.Seconds() }),
+		gauge("ledger_projection_restored_sequence", "Sequence of the checkpoint the projection started from; 0 when it rebuilt from event one.",
+			func(s projections.Stats) float64 { return float64(s.RestoredFrom) }),
+		gauge("ledger_projection_checkpoint_sequence", "Sequence of the last checkpoint saved or restored.",
+			func(s projections.Stats) float64 { return float64(s.LastCheckpoint) }),
+		gauge("ledger_projection_checkpoint_errors", "Checkpoints that failed to save.",
+			func(s projections.Stats) float64 { return float64(s.CheckpointErrors) }),
+		gauge("ledger_projection_skipped_events", "Events the projection could not fold.",
+			func(s projections.Stats) float64 { return float64(s.Skipped) }),
+		gauge("ledger_commitments", "Commitments in the ledger.",
+			func(s projections.Stats) float64 { return float64(s.Commitments) }),
+	)
+	return m
+}
+
+// lag is how far the projection is behind the stream, read at scrape time.
+func (s *Server) lag() float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	last, err := s.ledger.StreamLastSequence(ctx)
+	if err != nil {
+		return -1
+	}
+	applied := s.ledger.View().Applied()
+	if last < applied {
+		return 0
+	}
+	return float64(last - applied)
+}
+
+func (m *metrics) handler() http.Handler {
+	return promhttp.HandlerFor(m.registry, promhttp.HandlerOpts{})
+}
+
+// observe counts one request under the route pattern it matched.
+func (m *metrics) observe(r *http.Request, status int, took time.Duration) {
+	route := r.Pattern
+	if route == "" || route == "/" {
+		route = "unmatched"
+	}
+	code := strconv.Itoa(status)
+	m.requests.WithLabelValues(route, r.Method, code).Inc()
+	m.latency.WithLabelValues(route, code).Observe(took.Seconds())
+}
