@@ -200,15 +200,27 @@ func (s *Server) handleHistory() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
+		at, err := asOf(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
 		evs, err := s.ledger.History(r.Context(), id)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		if evs == nil {
-			evs = []events.Event{}
+		known := make([]events.Event, 0, len(evs))
+		for _, e := range evs {
+			if at.IsZero() || !e.RecordedAt.After(at) {
+				known = append(known, e)
+			}
 		}
-		encode(w, http.StatusOK, map[string]any{"events": evs})
+		if len(known) == 0 {
+			writeError(w, notFound(id))
+			return
+		}
+		encode(w, http.StatusOK, map[string]any{"events": known})
 	})
 }
 
@@ -274,7 +286,13 @@ func (s *Server) handleList() http.Handler {
 			writeError(w, err)
 			return
 		}
-		items, more := s.ledger.View().List(q)
+		view, at, err := s.viewAt(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		q.Today = s.ledger.Jurisdiction().Today(at)
+		items, more := view.List(q)
 		p := page{Items: make([]projections.CommitmentView, 0, len(items))}
 		for _, c := range items {
 			p.Items = append(p.Items, projections.ViewOf(c, s.ledger.Jurisdiction(), q.Today))
@@ -330,5 +348,21 @@ func (s *Server) handleCounty() http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, detail{AsOf: at.Format(time.RFC3339), CountyDetail: p.County(county, j.Today(at))})
+	})
+}
+
+func (s *Server) handleAging() http.Handler {
+	type aging struct {
+		AsOf string `json:"as_of"`
+		projections.Aging
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, at, err := s.viewAt(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		j := s.ledger.Jurisdiction()
+		encode(w, http.StatusOK, aging{AsOf: at.Format(time.RFC3339), Aging: p.Aging(j, j.Today(at))})
 	})
 }

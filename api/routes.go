@@ -29,6 +29,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /api/v1/counties", s.ready(s.handleCounties()))
 	mux.Handle("GET /api/v1/counties/{code}", s.ready(s.handleCounty()))
+	mux.Handle("GET /api/v1/aging", s.ready(s.handleAging()))
 
 	mux.Handle("/", s.handleNotFound())
 }

@@ -103,6 +103,7 @@ type CountyDetail struct {
 	CountySummary
 	ByKind       []KindTally       `json:"by_kind"`
 	ByDepartment []DepartmentTally `json:"by_department"`
+	Aging        []AgingBucket     `json:"aging"`
 }
 
 // KindTally is the tally of one kind of promise.
@@ -216,12 +217,13 @@ func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []Count
 // County summarises one county with breakdowns by kind (in the order of
 // events.Kinds) and by department (in name order).
 func (p *Projection) County(county events.County, today events.Date) CountyDetail {
-	all, kinds, depts := newTallier(), map[events.Kind]*tallier{}, map[string]*tallier{}
+	all, kinds, depts, aging := newTallier(), map[events.Kind]*tallier{}, map[string]*tallier{}, newAger()
 	p.Each(func(c *events.Commitment) {
 		if c.County != county.Code {
 			return
 		}
 		all.add(c, today)
+		aging.add(c, today)
 		if kinds[c.Kind] == nil {
 			kinds[c.Kind] = newTallier()
 		}
@@ -235,6 +237,7 @@ func (p *Projection) County(county events.County, today events.Date) CountyDetai
 		CountySummary: CountySummary{Code: county.Code, Name: county.Name, Tally: all.result()},
 		ByKind:        []KindTally{},
 		ByDepartment:  []DepartmentTally{},
+		Aging:         aging.result(),
 	}
 	for _, k := range events.Kinds {
 		if t, ok := kinds[k]; ok {
