@@ -215,7 +215,10 @@ func (s *scenario) amount(unit string, max *big.Rat) *big.Rat {
 	return new(big.Rat).Mul(step, new(big.Rat).SetInt64(k))
 }
 
-func (s *scenario) make() *modelCommitment {
+func (s *scenario) make() *modelCommitment { return s.makeDue("") }
+
+// makeDue makes a commitment due on due (random when empty).
+func (s *scenario) makeDue(due string) *modelCommitment {
 	kind := modelKinds[s.rng.IntN(len(modelKinds))]
 	unit := modelUnits[kind]
 	county := events.Chuxiong[s.rng.IntN(len(events.Chuxiong))]
@@ -228,8 +231,11 @@ func (s *scenario) make() *modelCommitment {
 	case "m2":
 		q = fmt.Sprintf("%d.%02d", 100+s.rng.IntN(20000), s.rng.IntN(100))
 	}
-	madeOn := s.date("2022-01-01", s.today)
-	due := s.date(madeOn, "2027-12-31")
+	madeOn := s.date("2022-01-01", "2023-12-31")
+	if due == "" {
+		madeOn = s.date("2022-01-01", s.today)
+		due = s.date(madeOn, "2027-12-31")
+	}
 	dept := county.Name + []string{"财政局", "自然资源局", "税务局"}[s.rng.IntN(3)]
 	body := commitment(county.Code, kind, q, unit, madeOn, due)
 	body["department"] = dept
@@ -343,6 +349,21 @@ func TestViews_MatchAnIndependentComputation(t *testing.T) {
 		m := s.make()
 		for n := s.rng.IntN(6); n > 0; n-- {
 			s.act(m)
+		}
+	}
+	// The edges: due today, and on each side of every aging boundary; some
+	// fulfilled exactly on the due date, some a day late.
+	for _, back := range []int{0, 1, 30, 31, 90, 91, 180, 181, 365, 366} {
+		due := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -back).Format("2006-01-02")
+		s.makeDue(due)
+		for _, late := range []int{0, 1} {
+			m := s.makeDue(due)
+			on := time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC).AddDate(0, 0, -back+late)
+			if on.Format("2006-01-02") > s.today {
+				continue
+			}
+			r := h.must(201, "POST", "/api/v1/commitments/"+m.id+"/fulfillments", fulfilment(modelFormat(m.quantity, m.unit), m.unit, on.Format("2006-01-02")))
+			m.fulfilments = append(m.fulfilments, &modelFulfilment{id: r.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), amount: m.quantity, on: on.Format("2006-01-02")})
 		}
 	}
 	// Every kind of event happened.
