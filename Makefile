@@ -12,10 +12,13 @@ build:
 test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./api/... ./ledger/... ./projections/... ./jsstore/...
+	# a smoke run of the benchmarks on a small ledger
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./projections/
 
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
+# The restart benchmark of BENCHMARKS.md: 100,000 events.
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+	LEDGER_BENCH_EVENTS=100000 $(GO) test -count=1 -run '^$$' -bench Restart -benchtime 3x -timeout 30m ./projections/

@@ -26,7 +26,8 @@ type EmbeddedConfig struct {
 
 // Embedded is a running in-process nats-server with JetStream.
 type Embedded struct {
-	Server *server.Server
+	Server  *server.Server
+	release func()
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
@@ -54,16 +55,22 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		}
 		opts.Host, opts.Port = host, p
 	}
+	release, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	ns, err := server.NewServer(opts)
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	ns.Start()
 	if !ns.ReadyForConnections(30 * time.Second) {
 		ns.Shutdown()
+		release()
 		return nil, errors.New("embedded nats: not ready after 30s")
 	}
-	return &Embedded{Server: ns}, nil
+	return &Embedded{Server: ns, release: release}, nil
 }
 
 // Connect opens an in-process client connection.
@@ -83,4 +90,5 @@ func (e *Embedded) ClientURL() string {
 func (e *Embedded) Shutdown() {
 	e.Server.Shutdown()
 	e.Server.WaitForShutdown()
+	e.release()
 }

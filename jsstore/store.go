@@ -35,7 +35,7 @@ const (
 type Config struct {
 	Stream   string // default DefaultStream
 	Subject  string // subject prefix, default DefaultSubject
-	Replicas int    // default 1; 3 on a cluster
+	Replicas int    // 0: keep the existing stream's, or 1 for a new one; 3 on a cluster
 	Logger   *slog.Logger
 }
 
@@ -54,15 +54,18 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if cfg.Subject == "" {
 		cfg.Subject = DefaultSubject
 	}
-	if cfg.Replicas == 0 {
-		cfg.Replicas = 1
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+		if existing, err := js.Stream(ctx, cfg.Stream); err == nil {
+			cfg.Replicas = existing.CachedInfo().Config.Replicas
+		}
 	}
 	st, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name:        cfg.Stream,

@@ -261,3 +261,11 @@ func TestStore_StreamRefusesDeletes(t *testing.T) {
 		t.Fatalf("stream config or state: %+v %+v", info.Config, info.State)
 	}
 }
+
+func TestEmbedded_DataFolderIsLocked(t *testing.T) {
+	dir := t.TempDir()
+	natstest.Start(t, dir)
+	if _, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: dir}); err == nil {
+		t.Fatal("a second server opened a data folder in use")
+	}
+}

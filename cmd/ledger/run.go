@@ -12,9 +12,10 @@ const usage = `Promise Ledger — a ledger of incentive promises that nobody can
 
 Usage:
   ledger serve [flags]    run the ledger: embedded JetStream, HTTP API
+  ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
   ledger help             this text
 
-Run "ledger serve -h" for the flags.
+Run "ledger COMMAND -h" for its flags.
 `
 
 // run is the whole program; main only calls it, and tests call it in-process.
@@ -26,6 +27,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd, rest := args[1], args[2:]; cmd {
 	case "serve":
 		return serve(ctx, rest, getenv, stdout, stderr)
+	case "rebuild":
+		return rebuild(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -24,35 +24,11 @@ import (
 
 // serveConfig is what `ledger serve` is told.
 type serveConfig struct {
-	data       string
-	httpAddr   string
-	natsListen string
-	natsURL    string
-	demo       bool
-	sync       string
-	replicas   int
-	counties   string
-	verbose    bool
-}
-
-func (c serveConfig) validate() error {
-	var errs []error
-	if c.sync != "always" && c.sync != "interval" {
-		errs = append(errs, fmt.Errorf("--sync %q: must be always or interval", c.sync))
-	}
-	if c.natsURL != "" && c.natsListen != "" {
-		errs = append(errs, errors.New("--nats-listen: only for the embedded server, not with --nats-url"))
-	}
-	if c.replicas < 1 || c.replicas > 5 {
-		errs = append(errs, fmt.Errorf("--replicas %d: must be 1 to 5", c.replicas))
-	}
-	if c.natsURL == "" && c.replicas != 1 {
-		errs = append(errs, errors.New("--replicas: the embedded server keeps one replica; use --nats-url for a cluster"))
-	}
-	if c.data == "" && c.natsURL == "" {
-		errs = append(errs, errors.New("--data: is required"))
-	}
-	return errors.Join(errs...)
+	conn     connFlags
+	httpAddr string
+	demo     bool
+	counties string
+	verbose  bool
 }
 
 func orDefault(v, def string) string {
@@ -66,19 +42,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	var c serveConfig
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.data, "data", orDefault(getenv("LEDGER_DATA"), "./data"), "folder of the embedded JetStream store (env LEDGER_DATA)")
+	c.conn.register(fs, getenv)
 	fs.StringVar(&c.httpAddr, "http", orDefault(getenv("LEDGER_HTTP"), "127.0.0.1:8080"), "address of the HTTP API (env LEDGER_HTTP)")
-	fs.StringVar(&c.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
-	fs.StringVar(&c.natsURL, "nats-url", getenv("LEDGER_NATS_URL"), "use this NATS server or cluster instead of the embedded one (env LEDGER_NATS_URL)")
+	fs.StringVar(&c.conn.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
 	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
-	fs.StringVar(&c.sync, "sync", "always", "embedded server durability: always (fsync before each acknowledgement) or interval (fsync every 2 minutes; faster, can lose acknowledged events on power loss)")
-	fs.IntVar(&c.replicas, "replicas", 1, "stream replicas on an external cluster (--nats-url)")
 	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	if err := c.validate(); err != nil {
+	if err := c.conn.validate(); err != nil {
 		return err
 	}
 	level := slog.LevelInfo
@@ -98,20 +71,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 	}
 
-	nc, shutdownNATS, err := connect(c, log)
+	store, cps, closeStore, err := openStore(ctx, c.conn, log)
 	if err != nil {
 		return err
 	}
-	defer shutdownNATS()
-
-	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, Logger: log})
-	if err != nil {
-		return err
-	}
-	cps, err := store.OpenCheckpoints(ctx)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	view := projections.New(log)
 	l := ledger.New(store, view, juris, time.Now)
 
@@ -164,9 +128,64 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return err
 }
 
+// connFlags say where the events are: an embedded server on a folder, or
+// an external NATS server or cluster.
+type connFlags struct {
+	data       string
+	natsURL    string
+	natsListen string
+	sync       string
+	replicas   int
+}
+
+func (c *connFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	fs.StringVar(&c.data, "data", orDefault(getenv("LEDGER_DATA"), "./data"), "folder of the embedded JetStream store (env LEDGER_DATA)")
+	fs.StringVar(&c.natsURL, "nats-url", getenv("LEDGER_NATS_URL"), "use this NATS server or cluster instead of the embedded one (env LEDGER_NATS_URL)")
+	fs.StringVar(&c.sync, "sync", "always", "embedded server durability: always (fsync before each acknowledgement) or interval (fsync every 2 minutes; faster, can lose acknowledged events on power loss)")
+	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas on an external cluster (--nats-url); default: keep the stream's, or 1 for a new one")
+}
+
+func (c connFlags) validate() error {
+	var errs []error
+	if c.sync != "always" && c.sync != "interval" {
+		errs = append(errs, fmt.Errorf("--sync %q: must be always or interval", c.sync))
+	}
+	if c.natsURL != "" && c.natsListen != "" {
+		errs = append(errs, errors.New("--nats-listen: only for the embedded server, not with --nats-url"))
+	}
+	if c.replicas < 0 || c.replicas > 5 {
+		errs = append(errs, fmt.Errorf("--replicas %d: must be 1 to 5", c.replicas))
+	}
+	if c.natsURL == "" && c.replicas > 1 {
+		errs = append(errs, errors.New("--replicas: the embedded server keeps one replica; use --nats-url for a cluster"))
+	}
+	if c.data == "" && c.natsURL == "" {
+		errs = append(errs, errors.New("--data: is required"))
+	}
+	return errors.Join(errs...)
+}
+
+// openStore connects, opens the ledger's stream and its checkpoint bucket,
+// and returns a function that closes them all.
+func openStore(ctx context.Context, c connFlags, log *slog.Logger) (*jsstore.Store, *jsstore.Checkpoints, func(), error) {
+	nc, closeNATS, err := connect(c, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, Logger: log})
+	if err == nil {
+		var cps *jsstore.Checkpoints
+		if cps, err = store.OpenCheckpoints(ctx); err == nil {
+			return store, cps, closeNATS, nil
+		}
+	}
+	closeNATS()
+	return nil, nil, nil, err
+}
+
 // connect opens the NATS connection: to an external server when --nats-url
 // is given, else to an embedded server on --data.
-func connect(c serveConfig, log *slog.Logger) (*nats.Conn, func(), error) {
+func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
 	if c.natsURL != "" {
 		nc, err := nats.Connect(c.natsURL, nats.Name("promise-ledger"), nats.MaxReconnects(-1))
 		if err != nil {
