@@ -82,13 +82,13 @@ func progressReporter(w io.Writer, target uint64, log *slog.Logger) (progress fu
 	}
 	start, last := time.Now(), time.Now()
 	return func(applied, target uint64) {
-			if time.Since(last) < 2*time.Second && applied < target {
-				return
-			}
-			last = time.Now()
-			rate := float64(applied) / max(time.Since(start).Seconds(), 1e-9)
-			eta := time.Duration(float64(target-applied) / max(rate, 1e-9) * float64(time.Second))
-			log.Info("rebuilding", "projection", projections.Name, "sequence", applied, "of", target,
-				"events_per_second", int(rate), "eta", eta.Round(time.Second))
-		}, func() {}
+		if time.Since(last) < 2*time.Second && applied < target {
+			return
+		}
+		last = time.Now()
+		rate := float64(applied) / max(time.Since(start).Seconds(), 1e-9)
+		eta := time.Duration(float64(target-applied) / max(rate, 1e-9) * float64(time.Second))
+		log.Info("rebuilding", "projection", projections.Name, "sequence", applied, "of", target,
+			"events_per_second", int(rate), "eta", eta.Round(time.Second))
+	}, func() {}
 }
