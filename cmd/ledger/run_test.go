@@ -178,3 +178,34 @@ func TestRun_Usage(t *testing.T) {
 		t.Fatalf("help: %v", err)
 	}
 }
+
+func TestRun_RebuildThenRestartFromItsCheckpoint(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := start(t, "--data", dir, "--demo")
+	before := snapshot(t, url)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"ledger", "rebuild", "--data", dir}, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatalf("rebuild: %v\n%s", err, errOut.String())
+	}
+	if !regexp.MustCompile(`^rebuilt commitments: \d+ events, 50 commitments in .*; checkpoint saved at sequence \d+\n$`).MatchString(out.String()) {
+		t.Fatalf("rebuild said %q", out.String())
+	}
+	if !strings.Contains(errOut.String(), "msg=rebuilding") {
+		t.Fatalf("no progress lines when not on a terminal: %s", errOut.String())
+	}
+	url, stop = start(t, "--data", dir)
+	after := snapshot(t, url)
+	_, metrics := call(t, "GET", url+"/metrics", "")
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if before != after {
+		t.Fatal("state changed across rebuild and restart")
+	}
+	if regexp.MustCompile(`ledger_projection_restored_sequence\{projection="commitments"\} 0\n`).Match(metrics) {
+		t.Fatal("the restart did not start from the rebuilt checkpoint")
+	}
+}
