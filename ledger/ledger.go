@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -26,7 +27,20 @@ type Ledger struct {
 	view  *projections.Projection
 	juris *events.Jurisdiction
 	now   func() time.Time
+
+	pastMu sync.Mutex
+	past   []pastView // the views as of recent past instants, newest last
 }
+
+// pastView is a projection as of an instant.
+type pastView struct {
+	at   time.Time
+	view *projections.Projection
+}
+
+// pastViews is how many as-of projections are kept: enough for an auditor
+// paging through one past date, or comparing two.
+const pastViews = 4
 
 // New returns a Ledger. now is the clock (time.Now outside tests).
 func New(store events.Store, view *projections.Projection, j *events.Jurisdiction, now func() time.Time) *Ledger {
@@ -112,6 +126,12 @@ func (l *Ledger) execute(ctx context.Context, m Meta, decide decision) (*events.
 		before, ev, err := decide(l.Today())
 		if err != nil {
 			return nil, err
+		}
+		// Within a commitment, recorded_at never goes back, even across
+		// instances whose clocks differ: its history as of any instant is
+		// a prefix of its events.
+		if ev.RecordedAt.Before(before.UpdatedAt) {
+			ev.RecordedAt = before.UpdatedAt
 		}
 		res, err := l.store.Append(ctx, ev, before.LastSeq)
 		if errors.Is(err, events.ErrConflict) {
@@ -222,12 +242,30 @@ func (l *Ledger) AsOf(ctx context.Context, id string, t time.Time) (*events.Comm
 
 // ProjectionAsOf folds, into a new projection, every event recorded at or
 // before instant t: the views as the ledger knew them then. It reads the
-// whole stream, so it costs one pass over the ledger.
+// stream from event one, so it costs about a rebuild; the last few answers
+// for instants safely in the past are kept, since nothing recorded later
+// can change them.
 func (l *Ledger) ProjectionAsOf(ctx context.Context, t time.Time) (*projections.Projection, error) {
+	l.pastMu.Lock()
+	for _, pv := range l.past {
+		if pv.at.Equal(t) {
+			l.pastMu.Unlock()
+			return pv.view, nil
+		}
+	}
+	l.pastMu.Unlock()
 	p := projections.New(nil)
 	known := func(ev events.Event) bool { return !ev.RecordedAt.After(t) }
 	if err := p.CatchUp(ctx, l.store, known, nil); err != nil {
 		return nil, fmt.Errorf("projection as of %s: %w", t.Format(time.RFC3339), err)
+	}
+	if t.Before(l.Now().Add(-time.Minute)) {
+		l.pastMu.Lock()
+		l.past = append(l.past, pastView{at: t, view: p})
+		if len(l.past) > pastViews {
+			l.past = l.past[1:]
+		}
+		l.pastMu.Unlock()
 	}
 	return p, nil
 }
