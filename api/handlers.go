@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"promiseledger/access"
 	"promiseledger/docs"
 	"promiseledger/events"
 	"promiseledger/ledger"
@@ -58,7 +59,7 @@ func (s *Server) handleNotFound() http.Handler {
 // meta reads the headers every write shares: Idempotency-Key and If-Match.
 // The digest identifies the request: its route, path values and decoded body.
 func meta(r *http.Request, route string, cmd any) (ledger.Meta, error) {
-	m := ledger.Meta{Actor: events.Anonymous, IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	m := ledger.Meta{Actor: principal(r).Actor(), IdempotencyKey: r.Header.Get("Idempotency-Key")}
 	if k := m.IdempotencyKey; k != "" {
 		if len(k) > maxKeyLength || strings.IndexFunc(k, func(c rune) bool { return c < 0x20 || c > 0x7e }) >= 0 {
 			return m, badRequest("validation_failed", "Idempotency-Key", "Idempotency-Key: must be 1 to %d printable ASCII characters", maxKeyLength)
@@ -76,7 +77,8 @@ func meta(r *http.Request, route string, cmd any) (ledger.Meta, error) {
 		return m, err
 	}
 	h := sha256.New()
-	h.Write([]byte(route + "\n" + r.PathValue("id") + "\n" + r.PathValue("dispute_id") + "\n"))
+	// The principal is part of the request: another office's key is not a retry of ours.
+	h.Write([]byte(m.Actor.Name + "\n" + route + "\n" + r.PathValue("id") + "\n" + r.PathValue("dispute_id") + "\n"))
 	h.Write(body)
 	m.Digest = hex.EncodeToString(h.Sum(nil))
 	return m, nil
@@ -93,6 +95,10 @@ func (s *Server) handleMake() http.Handler {
 		var cmd events.MakeCommitment
 		if err := decode(w, r, &cmd); err != nil {
 			writeError(w, err)
+			return
+		}
+		if p := principal(r); !p.SeesCounty(cmd.County) {
+			s.forbidden(w, r, "county", "county: a county office records only its own county's commitments ("+p.County+")")
 			return
 		}
 		m, err := meta(r, "make", cmd)
@@ -115,7 +121,7 @@ func (s *Server) handleMake() http.Handler {
 func handleCommand[C events.Command](s *Server, route string, path func(*http.Request, *C)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !validID(id) {
+		if !s.visible(r, id) {
 			writeError(w, notFound(id))
 			return
 		}
@@ -139,6 +145,16 @@ func handleCommand[C events.Command](s *Server, route string, path func(*http.Re
 		}
 		s.writeCommitment(w, http.StatusCreated, c, s.ledger.Today())
 	})
+}
+
+// visible reports whether the commitment exists and the principal may see
+// it: another county's commitment is, to a county office, not there at all.
+func (s *Server) visible(r *http.Request, id string) bool {
+	if !validID(id) {
+		return false
+	}
+	c, ok := s.ledger.View().Commitment(id)
+	return ok && principal(r).SeesCounty(c.County)
 }
 
 func validID(id string) bool {
@@ -171,16 +187,12 @@ func (s *Server) handleGet() http.Handler {
 			writeError(w, err)
 			return
 		}
-		if !validID(id) {
+		if !s.visible(r, id) {
 			writeError(w, notFound(id))
 			return
 		}
 		if at.IsZero() {
-			c, ok := s.ledger.View().Commitment(id)
-			if !ok {
-				writeError(w, notFound(id))
-				return
-			}
+			c, _ := s.ledger.View().Commitment(id)
 			s.writeCommitment(w, http.StatusOK, c, s.ledger.Today())
 			return
 		}
@@ -196,7 +208,7 @@ func (s *Server) handleGet() http.Handler {
 func (s *Server) handleHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !validID(id) {
+		if !s.visible(r, id) {
 			writeError(w, notFound(id))
 			return
 		}
@@ -235,6 +247,13 @@ func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
 		if _, ok := s.ledger.Jurisdiction().County(q.County); !ok {
 			return q, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction", q.County)
 		}
+	}
+	// A county office's list is its own county's, whatever it asks for.
+	if p := principal(r); p.Role == access.County {
+		if q.County != "" && q.County != p.County {
+			q.Nothing = true
+		}
+		q.County = p.County
 	}
 	if q.Kind != "" && !q.Kind.Valid() {
 		return q, badRequest("validation_failed", "kind", "kind: must be one of land, tax, subsidy, fee, infrastructure, financing, other")
@@ -325,7 +344,7 @@ func (s *Server) handleCounties() http.Handler {
 			writeError(w, err)
 			return
 		}
-		j := s.ledger.Jurisdiction()
+		j := s.jurisdiction(r)
 		encode(w, http.StatusOK, map[string]any{"as_of": at.Format(time.RFC3339), "counties": p.Counties(j, j.Today(at))})
 	})
 }
@@ -336,7 +355,7 @@ func (s *Server) handleCounty() http.Handler {
 		projections.CountyDetail
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		j := s.ledger.Jurisdiction()
+		j := s.jurisdiction(r)
 		county, ok := j.County(r.PathValue("code"))
 		if !ok {
 			writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no county " + strconv.Quote(r.PathValue("code")) + " in the jurisdiction"})
@@ -362,7 +381,17 @@ func (s *Server) handleAging() http.Handler {
 			writeError(w, err)
 			return
 		}
-		j := s.ledger.Jurisdiction()
+		j := s.jurisdiction(r)
 		encode(w, http.StatusOK, aging{AsOf: at.Format(time.RFC3339), Aging: p.Aging(j, j.Today(at))})
 	})
+}
+
+// jurisdiction is the part of the jurisdiction the principal sees: a county
+// office sees its own county only.
+func (s *Server) jurisdiction(r *http.Request) *events.Jurisdiction {
+	j := s.ledger.Jurisdiction()
+	if p := principal(r); p.Role == access.County {
+		return j.Only(p.County)
+	}
+	return j
 }

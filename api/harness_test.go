@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"promiseledger/access"
 	"promiseledger/api"
 	"promiseledger/events"
 	"promiseledger/internal/natstest"
@@ -42,10 +43,13 @@ func (c *testClock) Set(t time.Time) {
 // harness is the whole ledger on a real embedded JetStream behind a real
 // HTTP server.
 type harness struct {
-	t     *testing.T
-	url   string
-	store *jsstore.Store
-	clock *testClock
+	t      *testing.T
+	url    string
+	store  *jsstore.Store
+	clock  *testClock
+	tokens *jsstore.Tokens
+	auth   string            // the bearer token sent by default
+	bearer map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
 }
 
 // today in the tests is 2026-11-27 in Chuxiong (UTC+8).
@@ -54,6 +58,12 @@ var testNow = time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newHarness(t *testing.T) *harness {
+	t.Helper()
+	return newHarnessWith(t, 10_000, 10_000)
+}
+
+// newHarnessWith limits each token to perSecond requests, burst.
+func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	t.Helper()
 	st, _ := natstest.Store(t)
 	clk := &testClock{t: testNow}
@@ -66,9 +76,38 @@ func newHarness(t *testing.T) *harness {
 	for !view.Ready() {
 		time.Sleep(time.Millisecond)
 	}
-	srv := httptest.NewServer(api.New(l, quiet()))
+	tokens, err := st.OpenTokens(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(tokens.Close)
+	bearer := map[string]string{}
+	add := func(name string, role access.Role, county string) {
+		b, tok, err := access.NewToken(access.Principal{Name: name, Role: role, County: county}, nil, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tokens.Add(tok); err != nil {
+			t.Fatal(err)
+		}
+		bearer[name] = b
+	}
+	add("supervisor", access.Supervisor, "")
+	add("auditor", access.Auditor, "")
+	add("admin", access.Admin, "")
+	for _, c := range events.Chuxiong {
+		add("county-"+c.Code, access.County, c.Code)
+	}
+	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, clock: clk}
+	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, auth: bearer["supervisor"], bearer: bearer}
+}
+
+// as is the harness sending another principal's token ("" for none).
+func (h *harness) as(name string) *harness {
+	c := *h
+	c.auth = h.bearer[name]
+	return &c
 }
 
 // response is a decoded answer.
@@ -81,6 +120,13 @@ type response struct {
 
 func (r response) str(key string) string {
 	s, _ := r.body[key].(string)
+	return s
+}
+
+// errMessage reads the error's message.
+func (r response) errMessage() string {
+	e, _ := r.body["error"].(map[string]any)
+	s, _ := e["message"].(string)
 	return s
 }
 
@@ -118,6 +164,9 @@ func (h *harness) do(method, path string, body any, headers ...string) response 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if h.auth != "" {
+		req.Header.Set("Authorization", "Bearer "+h.auth)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -18,6 +18,7 @@ type metrics struct {
 	registry *prometheus.Registry
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
+	refused  *prometheus.CounterVec
 }
 
 func (s *Server) newMetrics() *metrics {
@@ -31,6 +32,9 @@ func (s *Server) newMetrics() *metrics {
 			Name: "ledger_http_request_duration_seconds", Help: "HTTP request latency by route pattern and status.",
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 		}, []string{"route", "status"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "ledger_http_refused_total", Help: "Requests refused for authentication (401), permission (403) or rate (429), by route pattern, role and status.",
+		}, []string{"route", "role", "status"}),
 	}
 	view := s.ledger.View()
 	label := prometheus.Labels{"projection": projections.Name}
@@ -39,7 +43,7 @@ func (s *Server) newMetrics() *metrics {
 	}
 	reg.MustRegister(
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.requests, m.latency,
+		m.requests, m.latency, m.refused,
 		gauge("ledger_projection_applied_sequence", "Stream sequence of the last event the projection applied.",
 			func(s projections.Stats) float64 { return float64(s.Applied) }),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_projection_events_applied_total", Help: "Events the projection folded since the process started (rate() gives the apply rate).", ConstLabels: label},

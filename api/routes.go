@@ -3,33 +3,40 @@ package api
 import (
 	"net/http"
 
+	"promiseledger/access"
 	"promiseledger/events"
 )
 
-// routes is the whole HTTP surface, in one place.
+// routes is the whole HTTP surface, in one place, with what each route
+// needs of its caller (the table of who may do what is access.permissions).
 func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 
-	mux.Handle("POST /api/v1/commitments", s.ready(s.handleMake()))
-	mux.Handle("GET /api/v1/commitments", s.ready(s.handleList()))
-	mux.Handle("GET /api/v1/commitments/{id}", s.ready(s.handleGet()))
-	mux.Handle("GET /api/v1/commitments/{id}/history", s.ready(s.handleHistory()))
-	mux.Handle("POST /api/v1/commitments/{id}/fulfillments", s.ready(handleCommand[events.RecordFulfillment](s, "fulfillments", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/reversals", s.ready(handleCommand[events.ReverseFulfillment](s, "reversals", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/amendments", s.ready(handleCommand[events.Amend](s, "amendments", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/waiver", s.ready(handleCommand[events.Waive](s, "waiver", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/cancellation", s.ready(handleCommand[events.Cancel](s, "cancellation", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/disputes", s.ready(handleCommand[events.OpenDispute](s, "disputes", nil)))
-	mux.Handle("POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", s.ready(handleCommand(s, "resolution",
+	read, record, approve, manage := access.Read, access.Record, access.Approve, access.Manage
+	mux.Handle("POST /api/v1/commitments", s.guard(record, s.handleMake()))
+	mux.Handle("GET /api/v1/commitments", s.guard(read, s.handleList()))
+	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, s.handleGet()))
+	mux.Handle("GET /api/v1/commitments/{id}/history", s.guard(read, s.handleHistory()))
+	mux.Handle("POST /api/v1/commitments/{id}/fulfillments", s.guard(record, handleCommand[events.RecordFulfillment](s, "fulfillments", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/reversals", s.guard(record, handleCommand[events.ReverseFulfillment](s, "reversals", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/disputes", s.guard(record, handleCommand[events.OpenDispute](s, "disputes", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/amendments", s.guard(approve, handleCommand[events.Amend](s, "amendments", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/waiver", s.guard(approve, handleCommand[events.Waive](s, "waiver", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/cancellation", s.guard(approve, handleCommand[events.Cancel](s, "cancellation", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", s.guard(approve, handleCommand(s, "resolution",
 		func(r *http.Request, c *events.ResolveDispute) { c.DisputeID = r.PathValue("dispute_id") })))
-	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.ready(handleCommand[events.OrderSupervision](s, "supervision-orders", nil)))
+	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, handleCommand[events.OrderSupervision](s, "supervision-orders", nil)))
 
-	mux.Handle("GET /api/v1/counties", s.ready(s.handleCounties()))
-	mux.Handle("GET /api/v1/counties/{code}", s.ready(s.handleCounty()))
-	mux.Handle("GET /api/v1/aging", s.ready(s.handleAging()))
+	mux.Handle("GET /api/v1/counties", s.guard(read, s.handleCounties()))
+	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, s.handleCounty()))
+	mux.Handle("GET /api/v1/aging", s.guard(read, s.handleAging()))
+
+	mux.Handle("GET /api/v1/tokens", s.guard(manage, s.handleTokens()))
+	mux.Handle("POST /api/v1/tokens", s.guard(manage, s.handleAddToken()))
+	mux.Handle("POST /api/v1/tokens/{name}/revocation", s.guard(manage, s.handleRevokeToken()))
 
 	mux.Handle("/", s.handleNotFound())
 }

@@ -5,26 +5,50 @@ import (
 	"net/http"
 	"time"
 
+	"promiseledger/access"
 	"promiseledger/ledger"
 )
 
 // MaxBodyBytes is the largest request body accepted.
 const MaxBodyBytes = 64 << 10
 
+// Config is what the API needs besides the ledger.
+type Config struct {
+	Tokens access.Registry // who the bearer tokens stand for
+	Log    *slog.Logger
+	// RatePerSecond and Burst limit the requests of each token (default 20/s, burst 40).
+	RatePerSecond float64
+	Burst         int
+	// AuthFailureDelay is the first delay of a failed authentication; it
+	// doubles with each further failure from the same address, up to
+	// 32 times (default 250 ms, up to 8 s).
+	AuthFailureDelay time.Duration
+}
+
 // Server is the HTTP API.
 type Server struct {
-	ledger  *ledger.Ledger
-	log     *slog.Logger
-	metrics *metrics
-	handler http.Handler
+	ledger   *ledger.Ledger
+	tokens   access.Registry
+	log      *slog.Logger
+	metrics  *metrics
+	limits   *limiter
+	failures *failures
+	handler  http.Handler
 }
 
 // New returns the API over a ledger.
-func New(l *ledger.Ledger, log *slog.Logger) *Server {
-	if log == nil {
-		log = slog.Default()
+func New(l *ledger.Ledger, cfg Config) *Server {
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
 	}
-	s := &Server{ledger: l, log: log}
+	if cfg.RatePerSecond == 0 {
+		cfg.RatePerSecond, cfg.Burst = 20, 40
+	}
+	if cfg.AuthFailureDelay == 0 {
+		cfg.AuthFailureDelay = 250 * time.Millisecond
+	}
+	s := &Server{ledger: l, tokens: cfg.Tokens, log: cfg.Log,
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay)}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
 	s.routes(mux)

@@ -94,3 +94,13 @@ func (j *Jurisdiction) County(code string) (County, bool) {
 
 // Today is the calendar date of instant t in the jurisdiction.
 func (j *Jurisdiction) Today(t time.Time) Date { return DateOf(t, j.Location) }
+
+// Only is the jurisdiction narrowed to the one county with the code (empty
+// when there is none).
+func (j *Jurisdiction) Only(code string) *Jurisdiction {
+	out := &Jurisdiction{Location: j.Location, byCode: map[string]County{}}
+	if c, ok := j.byCode[code]; ok {
+		out.Counties, out.byCode[code] = []County{c}, c
+	}
+	return out
+}

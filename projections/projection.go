@@ -325,12 +325,16 @@ type Query struct {
 	Today      events.Date // the date on which overdue is judged
 	After      string      // the last id of the previous page
 	Limit      int
+	Nothing    bool // match nothing (a filter the principal may not use)
 }
 
 // List returns up to q.Limit commitments matching q, in id order, after
 // q.After, and whether more follow. Ids only grow, so a page boundary
 // neither skips nor repeats an item while new commitments arrive.
 func (p *Projection) List(q Query) (items []*events.Commitment, more bool) {
+	if q.Nothing || q.Limit < 1 {
+		return nil, false
+	}
 	p.mu.RLock()
 	defer p.mu.RUnlock()
 	start := 0

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 
+	"promiseledger/access"
 	"promiseledger/api"
 	"promiseledger/demo"
 	"promiseledger/events"
@@ -29,6 +30,8 @@ type serveConfig struct {
 	demo     bool
 	counties string
 	verbose  bool
+	rate     float64
+	burst    int
 }
 
 func orDefault(v, def string) string {
@@ -48,6 +51,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
 	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
+	fs.Float64Var(&c.rate, "rate", 20, "requests per second allowed to each token")
+	fs.IntVar(&c.burst, "burst", 40, "requests a token may send at once above its rate")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
@@ -76,6 +81,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer closeStore()
+	tokens, err := store.OpenTokens(ctx)
+	if err != nil {
+		return err
+	}
+	defer tokens.Close()
+	if c.demo {
+		if err := demo.AddTokens(tokens, juris, time.Now(), stdout); err != nil {
+			return err
+		}
+	}
+	if err := firstAdmin(tokens, juris, stdout); err != nil {
+		return err
+	}
 	view := projections.New(log)
 	l := ledger.New(store, view, juris, time.Now)
 
@@ -99,7 +117,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return fmt.Errorf("--http: %w", err)
 	}
-	srv := &http.Server{Handler: api.New(l, log), ReadHeaderTimeout: 10 * time.Second}
+	handler := api.New(l, api.Config{Tokens: tokens, Log: log, RatePerSecond: c.rate, Burst: c.burst})
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	httpDone := make(chan error, 1)
 	go func() { httpDone <- srv.Serve(ln) }()
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
@@ -227,5 +246,22 @@ func waitReady(ctx context.Context, view *projections.Projection, failed <-chan 
 		case <-t.C:
 		}
 	}
+	return nil
+}
+
+// firstAdmin creates an admin token when there are no tokens at all, and
+// prints it: the only time it is ever shown.
+func firstAdmin(reg access.Registry, j *events.Jurisdiction, stdout io.Writer) error {
+	if len(reg.List()) > 0 {
+		return nil
+	}
+	bearer, t, err := api.MakeToken(api.NewTokenRequest{Name: "admin", Role: string(access.Admin)}, j, time.Now())
+	if err != nil {
+		return err
+	}
+	if err := reg.Add(t); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "First start: an admin token was created. It is shown only this once; keep it safe:\n  %s\n", bearer)
 	return nil
 }

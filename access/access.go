@@ -1,0 +1,232 @@
+package access
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+
+	"promiseledger/events"
+)
+
+// Role is what a principal may do.
+type Role string
+
+// The roles.
+const (
+	County     Role = "county"     // a county office: its own county only
+	Supervisor Role = "supervisor" // the prefecture: every county, approvals
+	Auditor    Role = "auditor"    // reads everything, writes nothing
+	Admin      Role = "admin"      // manages tokens, reads everything
+)
+
+// Roles lists the roles in a stable order.
+var Roles = []Role{County, Supervisor, Auditor, Admin}
+
+// Valid reports whether r is one of [Roles].
+func (r Role) Valid() bool {
+	switch r {
+	case County, Supervisor, Auditor, Admin:
+		return true
+	}
+	return false
+}
+
+// Errors of authentication and authorisation.
+var (
+	ErrUnauthenticated = errors.New("unauthenticated")
+	ErrForbidden       = errors.New("forbidden")
+	ErrTokenExists     = errors.New("a token with that name exists")
+	ErrNoToken         = errors.New("no such token")
+)
+
+// Principal is who a request comes from.
+type Principal struct {
+	Name   string
+	Role   Role
+	County string // for the county role
+}
+
+// Actor is how events name the principal.
+func (p Principal) Actor() events.Actor {
+	return events.Actor{Name: p.Name, Role: string(p.Role)}
+}
+
+// SeesCounty reports whether the principal may read the county's commitments.
+func (p Principal) SeesCounty(code string) bool {
+	return p.Role != County || p.County == code
+}
+
+// Action is a kind of request, as the permission table knows it.
+type Action string
+
+// The actions.
+const (
+	Read    Action = "read"    // any view, history included; county tokens see their county only
+	Record  Action = "record"  // make a commitment, record or reverse a fulfilment, open a dispute
+	Approve Action = "approve" // amend, waive, cancel, order supervision, resolve a dispute
+	Manage  Action = "manage"  // tokens
+)
+
+// permissions is the whole table of who may do what. Read it as the answer
+// to "may role R take action A?"; the county role is further limited to its
+// own county by [Principal.SeesCounty].
+var permissions = map[Role]map[Action]bool{
+	County:     {Read: true, Record: true},
+	Supervisor: {Read: true, Record: true, Approve: true},
+	Auditor:    {Read: true},
+	Admin:      {Read: true, Manage: true},
+}
+
+// May reports whether the principal's role may take the action.
+func (p Principal) May(a Action) bool { return permissions[p.Role][a] }
+
+// Token is the stored record of a bearer token: never the token itself,
+// only the SHA-256 of its secret.
+type Token struct {
+	ID        string       `json:"id"`
+	Name      string       `json:"name"`
+	Role      Role         `json:"role"`
+	County    string       `json:"county,omitempty"`
+	Hash      string       `json:"hash"`              // hex SHA-256 of the secret
+	Expires   *events.Date `json:"expires,omitempty"` // valid through this date (jurisdiction calendar)
+	CreatedAt time.Time    `json:"created_at"`
+	RevokedAt *time.Time   `json:"revoked_at,omitempty"`
+}
+
+// Principal is who the token stands for.
+func (t Token) Principal() Principal { return Principal{Name: t.Name, Role: t.Role, County: t.County} }
+
+// Active reports whether the token may be used on date today.
+func (t Token) Active(today events.Date) bool {
+	return t.RevokedAt == nil && (t.Expires == nil || !today.After(*t.Expires))
+}
+
+// Bearer tokens read pl_<id>_<secret>: the id finds the record, the secret
+// proves possession.
+const tokenPrefix = "pl_"
+
+var (
+	idPattern     = regexp.MustCompile(`^[a-z0-9-]{4,40}$`)
+	secretPattern = regexp.MustCompile(`^[A-Za-z0-9]{4,64}$`)
+)
+
+// NewToken makes a token for a principal and returns the bearer string
+// (shown once) and the record to store.
+func NewToken(p Principal, expires *events.Date, now time.Time) (string, Token, error) {
+	id, err := randomString(8, "0123456789abcdefghijklmnopqrstuvwxyz")
+	if err != nil {
+		return "", Token{}, err
+	}
+	secret, err := randomString(40, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+	if err != nil {
+		return "", Token{}, err
+	}
+	return FixedToken(p, id, secret, expires, now)
+}
+
+// FixedToken makes a token with a given id and secret: for the demo data
+// set's well-known tokens only.
+func FixedToken(p Principal, id, secret string, expires *events.Date, now time.Time) (string, Token, error) {
+	if err := p.validate(); err != nil {
+		return "", Token{}, err
+	}
+	if !idPattern.MatchString(id) || !secretPattern.MatchString(secret) {
+		return "", Token{}, fmt.Errorf("token id %q or secret has the wrong form", id)
+	}
+	return tokenPrefix + id + "_" + secret, Token{ID: id, Name: p.Name, Role: p.Role, County: p.County, Hash: hashSecret(secret), Expires: expires, CreatedAt: now.UTC()}, nil
+}
+
+func (p Principal) validate() error {
+	var errs []error
+	if strings.TrimSpace(p.Name) == "" || len([]rune(p.Name)) > 100 {
+		errs = append(errs, errors.New("name: is required, at most 100 characters"))
+	}
+	if !p.Role.Valid() {
+		errs = append(errs, fmt.Errorf("role %q: must be one of county, supervisor, auditor, admin", p.Role))
+	}
+	if p.Role == County && p.County == "" {
+		errs = append(errs, errors.New("county: is required for the county role"))
+	}
+	if p.Role != County && p.County != "" {
+		errs = append(errs, errors.New("county: only for the county role"))
+	}
+	return errors.Join(errs...)
+}
+
+// Parse splits a bearer string into the record id and the secret.
+func Parse(bearer string) (id, secret string, err error) {
+	rest, ok := strings.CutPrefix(bearer, tokenPrefix)
+	if !ok {
+		return "", "", ErrUnauthenticated
+	}
+	i := strings.LastIndexByte(rest, '_')
+	if i < 0 || !idPattern.MatchString(rest[:i]) || !secretPattern.MatchString(rest[i+1:]) {
+		return "", "", ErrUnauthenticated
+	}
+	return rest[:i], rest[i+1:], nil
+}
+
+// Verify checks a secret against the record in constant time.
+func (t Token) Verify(secret string) bool {
+	got := hashSecret(secret)
+	return subtle.ConstantTimeCompare([]byte(got), []byte(t.Hash)) == 1
+}
+
+func hashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+func randomString(n int, alphabet string) (string, error) {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random: %w", err)
+	}
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b), nil
+}
+
+// Registry is where token records are kept.
+type Registry interface {
+	// Lookup returns the record with the id.
+	Lookup(id string) (Token, bool)
+	// List returns every record, revoked ones included.
+	List() []Token
+	// Add stores a new record; a name in use is ErrTokenExists.
+	Add(t Token) error
+	// Revoke marks the record with the name revoked; ErrNoToken when none.
+	Revoke(name string, at time.Time) error
+}
+
+// Authenticate returns the principal of a bearer string, or an error
+// matching ErrUnauthenticated that says why.
+func Authenticate(r Registry, bearer string, today events.Date) (Principal, error) {
+	id, secret, err := Parse(bearer)
+	if err != nil {
+		return Principal{}, fmt.Errorf("malformed token: %w", ErrUnauthenticated)
+	}
+	t, ok := r.Lookup(id)
+	if !ok {
+		// Hash anyway, so that an unknown id costs what a wrong secret does.
+		_ = Token{Hash: strings.Repeat("0", 64)}.Verify(secret)
+		return Principal{}, fmt.Errorf("unknown token: %w", ErrUnauthenticated)
+	}
+	if !t.Verify(secret) {
+		return Principal{}, fmt.Errorf("unknown token: %w", ErrUnauthenticated)
+	}
+	switch {
+	case t.RevokedAt != nil:
+		return Principal{}, fmt.Errorf("token %q was revoked: %w", t.Name, ErrUnauthenticated)
+	case !t.Active(today):
+		return Principal{}, fmt.Errorf("token %q expired on %s: %w", t.Name, t.Expires, ErrUnauthenticated)
+	}
+	return t.Principal(), nil
+}

@@ -1,0 +1,130 @@
+package api
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"promiseledger/access"
+	"promiseledger/events"
+)
+
+// tokenView is a token record as the API shows it: never the hash.
+type tokenView struct {
+	Name      string       `json:"name"`
+	Role      access.Role  `json:"role"`
+	County    string       `json:"county,omitempty"`
+	Expires   *events.Date `json:"expires"`
+	CreatedAt time.Time    `json:"created_at"`
+	RevokedAt *time.Time   `json:"revoked_at"`
+	Active    bool         `json:"active"`
+	Token     string       `json:"token,omitempty"` // only in the answer that made it
+}
+
+func (s *Server) viewToken(t access.Token) tokenView {
+	return tokenView{Name: t.Name, Role: t.Role, County: t.County, Expires: t.Expires, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt, Active: t.Active(s.ledger.Today())}
+}
+
+func (s *Server) handleTokens() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		out := []tokenView{}
+		for _, t := range s.tokens.List() {
+			out = append(out, s.viewToken(t))
+		}
+		encode(w, http.StatusOK, map[string]any{"tokens": out})
+	})
+}
+
+// NewTokenRequest is the body of POST /api/v1/tokens.
+type NewTokenRequest struct {
+	Name    string `json:"name"`
+	Role    string `json:"role"`
+	County  string `json:"county"`
+	Expires string `json:"expires"`
+}
+
+// MakeToken checks a request for a token against the jurisdiction and
+// makes it; the CLI and the API share it.
+func MakeToken(req NewTokenRequest, j *events.Jurisdiction, now time.Time) (string, access.Token, error) {
+	field := func(f, rule string) error { return &events.FieldError{Field: f, Rule: rule} }
+	p := access.Principal{Name: req.Name, Role: access.Role(req.Role), County: req.County}
+	switch {
+	case req.Name == "":
+		return "", access.Token{}, field("name", "is required, e.g. 楚雄市投资促进局")
+	case !p.Role.Valid():
+		return "", access.Token{}, field("role", "must be one of county, supervisor, auditor, admin")
+	case p.Role == access.County && req.County == "":
+		return "", access.Token{}, field("county", "is required for the county role")
+	case p.Role != access.County && req.County != "":
+		return "", access.Token{}, field("county", "is only for the county role")
+	}
+	if req.County != "" {
+		if _, ok := j.County(req.County); !ok {
+			return "", access.Token{}, field("county", "is not a county of the jurisdiction")
+		}
+	}
+	var expires *events.Date
+	if req.Expires != "" {
+		d, err := events.ParseDate(req.Expires)
+		if err != nil {
+			return "", access.Token{}, field("expires", "must be a date YYYY-MM-DD")
+		}
+		if d.Before(j.Today(now)) {
+			return "", access.Token{}, field("expires", "must not be in the past")
+		}
+		expires = &d
+	}
+	bearer, t, err := access.NewToken(p, expires, now)
+	if err != nil {
+		return "", access.Token{}, field("name", err.Error())
+	}
+	return bearer, t, nil
+}
+
+func (s *Server) handleAddToken() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req NewTokenRequest
+		if err := decode(w, r, &req); err != nil {
+			writeError(w, err)
+			return
+		}
+		bearer, t, err := MakeToken(req, s.ledger.Jurisdiction(), s.ledger.Now())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		if err := s.tokens.Add(t); err != nil {
+			if errors.Is(err, access.ErrTokenExists) {
+				writeError(w, &apiError{status: http.StatusConflict, Code: "token_exists", Field: "name", Message: "name: a token with this name exists; revoke it or choose another name"})
+				return
+			}
+			writeError(w, err)
+			return
+		}
+		s.log.Info("token added", "by", principal(r).Name, "name", t.Name, "role", t.Role, "county", t.County)
+		v := s.viewToken(t)
+		v.Token = bearer
+		encode(w, http.StatusCreated, v)
+	})
+}
+
+func (s *Server) handleRevokeToken() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if err := s.tokens.Revoke(name, s.ledger.Now()); err != nil {
+			if errors.Is(err, access.ErrNoToken) {
+				writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Field: "name", Message: "no token named " + name})
+				return
+			}
+			writeError(w, err)
+			return
+		}
+		s.log.Info("token revoked", "by", principal(r).Name, "name", name)
+		for _, t := range s.tokens.List() {
+			if t.Name == name {
+				encode(w, http.StatusOK, s.viewToken(t))
+				return
+			}
+		}
+	})
+}

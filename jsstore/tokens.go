@@ -1,0 +1,169 @@
+package jsstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"promiseledger/access"
+)
+
+var _ access.Registry = (*Tokens)(nil)
+
+// DefaultTokenBucket is the key-value bucket of token records, shared by
+// every ledger instance on a cluster.
+const DefaultTokenBucket = "LEDGER_TOKENS"
+
+// Tokens keeps token records in a JetStream key-value bucket and a copy in
+// memory, kept current by watching the bucket, so a token added or revoked
+// on one instance takes effect on all.
+type Tokens struct {
+	kv      jetstream.KeyValue
+	watcher jetstream.KeyWatcher
+
+	mu   sync.RWMutex
+	byID map[string]access.Token
+}
+
+// OpenTokens opens the token bucket and loads every record.
+func (s *Store) OpenTokens(ctx context.Context) (*Tokens, error) {
+	kv, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: DefaultTokenBucket, Description: "Promise Ledger bearer tokens (hashes only)",
+		Storage: jetstream.FileStorage, Replicas: s.cfg.Replicas, History: 5,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("token bucket: %w", err)
+	}
+	w, err := kv.WatchAll(context.WithoutCancel(ctx))
+	if err != nil {
+		return nil, fmt.Errorf("token bucket: %w", err)
+	}
+	t := &Tokens{kv: kv, watcher: w, byID: map[string]access.Token{}}
+	loaded := make(chan struct{})
+	go t.watch(loaded, s.cfg.Logger.Error)
+	select {
+	case <-loaded:
+	case <-ctx.Done():
+		_ = w.Stop()
+		return nil, ctx.Err()
+	}
+	return t, nil
+}
+
+func (t *Tokens) watch(loaded chan struct{}, logError func(string, ...any)) {
+	for e := range t.watcher.Updates() {
+		if e == nil {
+			close(loaded)
+			continue
+		}
+		if e.Operation() != jetstream.KeyValuePut {
+			continue
+		}
+		var tok access.Token
+		if err := json.Unmarshal(e.Value(), &tok); err != nil {
+			logError("unreadable token record", "key", e.Key(), "err", err)
+			continue
+		}
+		t.mu.Lock()
+		t.byID[tok.ID] = tok
+		t.mu.Unlock()
+	}
+}
+
+// Close stops watching the bucket.
+func (t *Tokens) Close() { _ = t.watcher.Stop() }
+
+func tokenKey(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return "token." + hex.EncodeToString(sum[:16])
+}
+
+// Lookup returns the record with the id.
+func (t *Tokens) Lookup(id string) (access.Token, bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	tok, ok := t.byID[id]
+	return tok, ok
+}
+
+// List returns every record, oldest first.
+func (t *Tokens) List() []access.Token {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	out := make([]access.Token, 0, len(t.byID))
+	for _, tok := range t.byID {
+		out = append(out, tok)
+	}
+	sortTokens(out)
+	return out
+}
+
+// Add stores a new record under its name, which must be unused.
+func (t *Tokens) Add(tok access.Token) error {
+	b, err := json.Marshal(tok)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := t.kv.Create(ctx, tokenKey(tok.Name), b); err != nil {
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			return fmt.Errorf("token %q: %w", tok.Name, access.ErrTokenExists)
+		}
+		return fmt.Errorf("add token %q: %w", tok.Name, err)
+	}
+	t.mu.Lock()
+	t.byID[tok.ID] = tok
+	t.mu.Unlock()
+	return nil
+}
+
+// Revoke marks the named token revoked; the record stays for the audit trail.
+func (t *Tokens) Revoke(name string, at time.Time) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	e, err := t.kv.Get(ctx, tokenKey(name))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fmt.Errorf("token %q: %w", name, access.ErrNoToken)
+	}
+	if err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	var tok access.Token
+	if err := json.Unmarshal(e.Value(), &tok); err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	if tok.RevokedAt != nil {
+		return nil
+	}
+	at = at.UTC()
+	tok.RevokedAt = &at
+	b, err := json.Marshal(tok)
+	if err != nil {
+		return err
+	}
+	if _, err := t.kv.Update(ctx, e.Key(), b, e.Revision()); err != nil {
+		return fmt.Errorf("revoke token %q: %w", name, err)
+	}
+	t.mu.Lock()
+	t.byID[tok.ID] = tok
+	t.mu.Unlock()
+	return nil
+}
+
+func sortTokens(ts []access.Token) {
+	sort.Slice(ts, func(i, j int) bool {
+		if !ts[i].CreatedAt.Equal(ts[j].CreatedAt) {
+			return ts[i].CreatedAt.Before(ts[j].CreatedAt)
+		}
+		return ts[i].Name < ts[j].Name
+	})
+}
