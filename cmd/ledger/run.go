@@ -13,6 +13,7 @@ const usage = `Promise Ledger — a ledger of incentive promises that nobody can
 Usage:
   ledger serve [flags]    run the ledger: embedded JetStream, HTTP API
   ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
+  ledger token add|list|revoke   manage bearer tokens
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -29,6 +30,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, rest, getenv, stdout, stderr)
+	case "token":
+		return tokenCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

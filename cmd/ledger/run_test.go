@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"regexp"
@@ -218,5 +219,108 @@ func TestRun_RebuildThenRestartFromItsCheckpoint(t *testing.T) {
 	}
 	if regexp.MustCompile(`ledger_projection_restored_sequence\{projection="commitments"\} 0\n`).Match(metrics) {
 		t.Fatal("the restart did not start from the rebuilt checkpoint")
+	}
+}
+
+func ledgerCmd(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), append([]string{"ledger"}, args...), func(string) string { return "" }, &out, &errOut)
+	if err != nil {
+		return out.String(), fmt.Errorf("%w\n%s", err, errOut.String())
+	}
+	return out.String(), nil
+}
+
+func TestRun_TokenCommands(t *testing.T) {
+	dir := t.TempDir()
+	out, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "county", "--county", "532301", "--name", "楚雄市投资促进局", "--expires", "2030-12-31")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^pl_[a-z0-9]+_[A-Za-z0-9]+\n$`).MatchString(out) {
+		t.Fatalf("token add printed %q, want only a token", out)
+	}
+	bearer := strings.TrimSpace(out)
+	if _, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "auditor", "--name", "楚雄市投资促进局"); err == nil {
+		t.Fatal("a second token with the same name was added")
+	}
+	if _, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "county", "--name", "no county"); err == nil || !strings.Contains(err.Error(), "county") {
+		t.Fatalf("county role without --county: %v", err)
+	}
+
+	url, stop := start(t, "--data", dir)
+	get := func(token string) int {
+		req, _ := http.NewRequest("GET", url+"/api/v1/commitments", nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res.StatusCode
+	}
+	if got := get(bearer); got != 200 {
+		t.Fatalf("with the token: %d", got)
+	}
+	if got := get(""); got != 401 {
+		t.Fatalf("without a token: %d", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := ledgerCmd(t, "token", "list", "--data", dir)
+	if err != nil || !strings.Contains(list, "楚雄市投资促进局") || !strings.Contains(list, "active") || strings.Contains(list, bearer) {
+		t.Fatalf("list: %v\n%s", err, list)
+	}
+	if _, err := ledgerCmd(t, "token", "revoke", "--data", dir, "楚雄市投资促进局"); err != nil {
+		t.Fatal(err)
+	}
+	url, stop = start(t, "--data", dir)
+	if got := get(bearer); got != 401 {
+		t.Fatalf("revoked token: %d", got)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRun_FirstStartCreatesAnAdminToken(t *testing.T) {
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout := &syncBuffer{}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"ledger", "serve", "--data", dir, "--http", "127.0.0.1:0"}, func(string) string { return "" }, stdout, io.Discard)
+	}()
+	admin := regexp.MustCompile(`admin token was created.*\n\s+(pl_\S+)\n`)
+	for i := 0; i < 3000 && !servingURL.MatchString(stdout.String()); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if admin.FindStringSubmatch(stdout.String()) == nil {
+		t.Fatalf("no admin token printed:\n%s", stdout.String())
+	}
+	// The second start prints none.
+	ctx, cancel = context.WithCancel(context.Background())
+	stdout2 := &syncBuffer{}
+	go func() {
+		done <- run(ctx, []string{"ledger", "serve", "--data", dir, "--http", "127.0.0.1:0"}, func(string) string { return "" }, stdout2, io.Discard)
+	}()
+	for i := 0; i < 3000 && !servingURL.MatchString(stdout2.String()); i++ {
+		time.Sleep(time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stdout2.String(), "pl_") {
+		t.Fatalf("a second start printed a token:\n%s", stdout2.String())
 	}
 }

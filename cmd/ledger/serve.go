@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -65,15 +64,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
-	juris := events.DefaultJurisdiction()
-	if c.counties != "" {
-		b, err := os.ReadFile(c.counties)
-		if err != nil {
-			return fmt.Errorf("--counties: %w", err)
-		}
-		if juris, err = events.ParseJurisdiction(b); err != nil {
-			return fmt.Errorf("--counties %s: %w", c.counties, err)
-		}
+	juris, err := loadJurisdiction(c.counties)
+	if err != nil {
+		return err
 	}
 
 	store, cps, closeStore, err := openStore(ctx, c.conn, log)
