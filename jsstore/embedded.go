@@ -16,7 +16,12 @@ type EmbeddedConfig struct {
 	Dir string // JetStream storage folder
 	// Listen is host:port for a NATS client listener (so the standard nats
 	// CLI can look at the stream); empty means in-process connections only.
+	// A listener requires credentials: the ledger's own (a random password
+	// that never leaves the process) and the auditor's, read-only.
 	Listen string
+	// AuditorPassword is the password of the auditor NATS user; required
+	// with Listen.
+	AuditorPassword string
 	// SyncAlways fsyncs every message before it is acknowledged. When false
 	// the server syncs every SyncInterval (its default is 2 minutes), and an
 	// acknowledged append can be lost if the machine loses power.
@@ -26,8 +31,9 @@ type EmbeddedConfig struct {
 
 // Embedded is a running in-process nats-server with JetStream.
 type Embedded struct {
-	Server  *server.Server
-	release func()
+	Server   *server.Server
+	release  func()
+	password string // the ledger user's, when the server requires credentials
 }
 
 // StartEmbedded starts the server and waits until it accepts connections.
@@ -44,7 +50,20 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		SyncAlways:   cfg.SyncAlways,
 		SyncInterval: cfg.SyncInterval,
 	}
+	var ledgerPassword string
 	if cfg.Listen != "" {
+		if cfg.AuditorPassword == "" {
+			return nil, errors.New("embedded nats: a listener needs the auditor's password")
+		}
+		pw, err := secret()
+		if err != nil {
+			return nil, err
+		}
+		ledgerPassword = pw
+		opts.Users = []*server.User{
+			{Username: LedgerUser, Password: pw},
+			{Username: AuditorUser, Password: cfg.AuditorPassword, Permissions: AuditorPermissions(DefaultStream)},
+		}
 		host, port, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {
 			return nil, fmt.Errorf("embedded nats: listen address %q: %w", cfg.Listen, err)
@@ -70,12 +89,16 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		release()
 		return nil, errors.New("embedded nats: not ready after 30s")
 	}
-	return &Embedded{Server: ns, release: release}, nil
+	return &Embedded{Server: ns, release: release, password: ledgerPassword}, nil
 }
 
 // Connect opens an in-process client connection.
 func (e *Embedded) Connect(name string) (*nats.Conn, error) {
-	return nats.Connect("", nats.InProcessServer(e.Server), nats.Name(name))
+	opts := []nats.Option{nats.InProcessServer(e.Server), nats.Name(name)}
+	if e.password != "" {
+		opts = append(opts, nats.UserInfo(LedgerUser, e.password))
+	}
+	return nats.Connect("", opts...)
 }
 
 // ClientURL is the URL of the client listener, or "" when there is none.

@@ -4,10 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/events"
@@ -267,5 +270,93 @@ func TestEmbedded_DataFolderIsLocked(t *testing.T) {
 	natstest.Start(t, dir)
 	if _, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: dir}); err == nil {
 		t.Fatal("a second server opened a data folder in use")
+	}
+}
+
+// TestEmbedded_AuditorCannotForgeEvents: with a NATS listener, a client with
+// the auditor's credentials reads the stream and can change nothing.
+func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: t.TempDir(), Listen: "127.0.0.1:-1", AuditorPassword: "auditor-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Shutdown)
+	st, _ := natstest.OpenStore(t, emb)
+	c := newID(t)
+	if _, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0); err != nil {
+		t.Fatal(err)
+	}
+	url := emb.ClientURL()
+
+	// No credentials, or wrong ones: no connection at all.
+	if nc, err := nats.Connect(url); err == nil {
+		nc.Close()
+		t.Fatal("connected without credentials")
+	}
+	if nc, err := nats.Connect(url, nats.UserInfo(jsstore.LedgerUser, "guess")); err == nil {
+		nc.Close()
+		t.Fatal("connected as the ledger with a guessed password")
+	}
+
+	var asyncErr error
+	var mu sync.Mutex
+	nc, err := nats.Connect(url, nats.UserInfo(jsstore.AuditorUser, "auditor-secret"),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { mu.Lock(); asyncErr = err; mu.Unlock() }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It can read: stream info, and the events through a consumer of its own.
+	s, err := js.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatalf("auditor stream info: %v", err)
+	}
+	if s.CachedInfo().State.Msgs != 1 {
+		t.Fatalf("auditor sees %d messages", s.CachedInfo().State.Msgs)
+	}
+	cons, err := js.OrderedConsumer(ctx, jsstore.DefaultStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("auditor consumer: %v", err)
+	}
+	if msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second)); err != nil || !strings.Contains(string(msg.Data()), c) {
+		t.Fatalf("auditor read: %v", err)
+	}
+
+	// It cannot write: a forged event on a commitment's subject is refused.
+	forged := newEvent(t, c, events.FulfillmentRecordedType, "")
+	body, _ := json.Marshal(forged)
+	pctx, pcancel := context.WithTimeout(ctx, 2*time.Second)
+	_, err = js.Publish(pctx, "ledger.532301."+c, body)
+	pcancel()
+	if err == nil {
+		t.Fatal("the auditor published an event")
+	}
+	if err := nc.Publish("ledger.532301."+c, body); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	if !errors.Is(asyncErr, nats.ErrPermissionViolation) && (asyncErr == nil || !strings.Contains(strings.ToLower(asyncErr.Error()), "permissions violation")) {
+		t.Errorf("no permissions violation reported: %v", asyncErr)
+	}
+	mu.Unlock()
+	// Nor change the stream, nor read the tokens.
+	short, scancel := context.WithTimeout(ctx, time.Second)
+	defer scancel()
+	if _, err := js.UpdateStream(short, jetstream.StreamConfig{Name: jsstore.DefaultStream, Subjects: []string{"ledger.>", "forged.>"}}); err == nil {
+		t.Error("the auditor changed the stream")
+	}
+	if _, err := js.KeyValue(short, jsstore.DefaultTokenBucket); err == nil {
+		t.Error("the auditor opened the token bucket")
+	}
+	if n := messages(t, st); n != 1 {
+		t.Fatalf("the stream holds %d messages, want 1", n)
 	}
 }

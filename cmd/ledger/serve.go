@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -205,12 +206,21 @@ func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
 		}
 		return nc, func() { _ = nc.Drain() }, nil
 	}
-	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: c.data, Listen: c.natsListen, SyncAlways: c.sync == "always"})
+	cfg := jsstore.EmbeddedConfig{Dir: c.data, Listen: c.natsListen, SyncAlways: c.sync == "always"}
+	pwFile := filepath.Join(c.data, "nats-auditor.password")
+	if c.natsListen != "" {
+		pw, err := jsstore.AuditorPassword(pwFile)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--nats-listen: auditor password: %w", err)
+		}
+		cfg.AuditorPassword = pw
+	}
+	emb, err := jsstore.StartEmbedded(cfg)
 	if err != nil {
 		return nil, nil, err
 	}
 	if u := emb.ClientURL(); u != "" {
-		log.Info("NATS clients may connect", "url", u)
+		log.Info("NATS clients may connect as the read-only auditor", "url", u, "user", jsstore.AuditorUser, "password_file", pwFile)
 	}
 	nc, err := emb.Connect("promise-ledger")
 	if err != nil {
