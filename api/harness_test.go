@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"promiseledger/access"
+	"promiseledger/alerts"
 	"promiseledger/api"
 	"promiseledger/events"
 	"promiseledger/internal/natstest"
@@ -43,13 +44,16 @@ func (c *testClock) Set(t time.Time) {
 // harness is the whole ledger on a real embedded JetStream behind a real
 // HTTP server.
 type harness struct {
-	t      *testing.T
-	url    string
-	store  *jsstore.Store
-	clock  *testClock
-	tokens *jsstore.Tokens
-	auth   string            // the bearer token sent by default
-	bearer map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
+	t          *testing.T
+	url        string
+	store      *jsstore.Store
+	clock      *testClock
+	tokens     *jsstore.Tokens
+	alerts     *alerts.View
+	engine     *alerts.Engine
+	alertStore *jsstore.AlertStore
+	auth       string            // the bearer token sent by default
+	bearer     map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
 }
 
 // today in the tests is 2026-11-27 in Chuxiong (UTC+8).
@@ -69,11 +73,21 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	clk := &testClock{t: testNow}
 	view := projections.New(quiet())
 	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
+	as, err := st.OpenAlerts(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	av := alerts.NewView()
+	engine := alerts.NewEngine(alerts.DefaultConfig, events.DefaultJurisdiction(), view, as, av, clk.Now, quiet())
+	view.OnChange(engine.Changed)
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { _ = view.Run(ctx, st, projections.RunConfig{}); close(done) }()
-	t.Cleanup(func() { cancel(); <-done })
-	for !view.Ready() {
+	var wg sync.WaitGroup
+	wg.Add(3)
+	go func() { defer wg.Done(); _ = view.Run(ctx, st, projections.RunConfig{}) }()
+	go func() { defer wg.Done(); _ = av.Run(ctx, as) }()
+	go func() { defer wg.Done(); _ = engine.Run(ctx, time.Hour) }()
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	for !view.Ready() || !av.Ready() {
 		time.Sleep(time.Millisecond)
 	}
 	tokens, err := st.OpenTokens(context.Background())
@@ -98,9 +112,9 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
+	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

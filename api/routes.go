@@ -34,6 +34,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, s.handleCounty()))
 	mux.Handle("GET /api/v1/aging", s.guard(read, s.handleAging()))
 
+	mux.Handle("GET /api/v1/alerts", s.guard(read, s.handleAlerts()))
+	mux.Handle("GET /api/v1/alerts/stream", s.guard(read, s.handleAlertStream()))
+	mux.Handle("GET /api/v1/reports/overdue", s.guard(read, s.handleOverdueReport()))
+
 	mux.Handle("GET /api/v1/tokens", s.guard(manage, s.handleTokens()))
 	mux.Handle("POST /api/v1/tokens", s.guard(manage, s.handleAddToken()))
 	mux.Handle("POST /api/v1/tokens/{name}/revocation", s.guard(manage, s.handleRevokeToken()))

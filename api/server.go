@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"promiseledger/access"
+	"promiseledger/alerts"
 	"promiseledger/ledger"
 )
 
@@ -15,6 +16,7 @@ const MaxBodyBytes = 64 << 10
 // Config is what the API needs besides the ledger.
 type Config struct {
 	Tokens access.Registry // who the bearer tokens stand for
+	Alerts *alerts.View    // the supervision alerts
 	Log    *slog.Logger
 	// RatePerSecond and Burst limit the requests of each token (default 20/s, burst 40).
 	RatePerSecond float64
@@ -29,6 +31,7 @@ type Config struct {
 type Server struct {
 	ledger   *ledger.Ledger
 	tokens   access.Registry
+	alerts   *alerts.View
 	log      *slog.Logger
 	metrics  *metrics
 	limits   *limiter
@@ -47,7 +50,10 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 	if cfg.AuthFailureDelay == 0 {
 		cfg.AuthFailureDelay = 250 * time.Millisecond
 	}
-	s := &Server{ledger: l, tokens: cfg.Tokens, log: cfg.Log,
+	if cfg.Alerts == nil {
+		cfg.Alerts = alerts.NewView()
+	}
+	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay)}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
@@ -64,6 +70,9 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection (to flush events).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	w.status = code

@@ -181,11 +181,24 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 // are stored, until ctx ends or fn fails. A message that is not a ledger
 // event is logged and delivered as an Event with only its Sequence set.
 func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) error) error {
+	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+		ev, _, err := s.decode(msg)
+		if err != nil {
+			s.cfg.Logger.Error("skipping a message that is not a ledger event", "subject", msg.Subject(), "err", err)
+			ev = events.Event{Sequence: seq}
+		}
+		return fn(ev)
+	})
+}
+
+// follow reads a stream in order from the message after sequence after,
+// with an ordered consumer, and keeps following until ctx ends or fn fails.
+func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg jetstream.Msg, seq uint64) error) error {
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if after > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
 	}
-	cons, err := s.stream.OrderedConsumer(ctx, cfg)
+	cons, err := st.OrderedConsumer(ctx, cfg)
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}
@@ -195,15 +208,11 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) 
 		if stopped.Load() {
 			return
 		}
-		ev, meta, err := s.decode(msg)
-		if err != nil {
-			s.cfg.Logger.Error("skipping a message that is not a ledger event", "subject", msg.Subject(), "err", err)
-			if meta == nil {
-				return
-			}
-			ev = events.Event{Sequence: meta.Sequence.Stream}
+		meta, err := msg.Metadata()
+		if err == nil {
+			err = fn(msg, meta.Sequence.Stream)
 		}
-		if err := fn(ev); err != nil {
+		if err != nil {
 			stopped.Store(true)
 			failed <- err
 		}

@@ -38,9 +38,14 @@ type Projection struct {
 	changed     chan struct{} // closed and replaced whenever applied moves
 	skipped     int
 
-	ready atomic.Bool
-	stats stats
+	ready    atomic.Bool
+	stats    stats
+	onChange func(commitmentID string)
 }
+
+// OnChange registers fn to be told of every commitment an event changes,
+// as the event is applied. fn must not block. Call it before Run.
+func (p *Projection) OnChange(fn func(commitmentID string)) { p.onChange = fn }
 
 // stats are the counters behind [Projection.Stats].
 type stats struct {
@@ -237,6 +242,9 @@ func (p *Projection) Apply(ev events.Event) {
 		} else {
 			p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
 			p.stats.eventsApplied.Add(1)
+			if p.onChange != nil {
+				p.onChange(ev.CommitmentID)
+			}
 		}
 	}
 	p.applied = ev.Sequence

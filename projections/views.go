@@ -254,3 +254,37 @@ func (p *Projection) County(county events.County, today events.Date) CountyDetai
 	}
 	return d
 }
+
+// OverdueCounty is one county's part of the overdue bulletin (通报).
+type OverdueCounty struct {
+	Code        string            `json:"code"`
+	Name        string            `json:"name"`
+	Commitments []CommitmentView  `json:"commitments"` // most days overdue first
+	Outstanding []events.Quantity `json:"outstanding"`
+}
+
+// Overdue lists, per county in code order, the overdue commitments on today,
+// the longest overdue first.
+func (p *Projection) Overdue(j *events.Jurisdiction, today events.Date) []OverdueCounty {
+	by := map[string][]*events.Commitment{}
+	p.Each(func(c *events.Commitment) {
+		if c.DaysOverdue(today) > 0 {
+			by[c.County] = append(by[c.County], c)
+		}
+	})
+	out := make([]OverdueCounty, 0, len(j.Counties))
+	for _, county := range j.Counties {
+		cs := by[county.Code]
+		sort.SliceStable(cs, func(a, b int) bool { return cs[a].DaysOverdue(today) > cs[b].DaysOverdue(today) })
+		oc := OverdueCounty{Code: county.Code, Name: county.Name, Commitments: make([]CommitmentView, 0, len(cs))}
+		owed := map[events.Unit]events.Decimal{}
+		for _, c := range cs {
+			oc.Commitments = append(oc.Commitments, ViewOf(c, j, today))
+			o := c.Outstanding()
+			owed[o.Unit] = owed[o.Unit].Add(o.Value)
+		}
+		oc.Outstanding = perUnit(owed)
+		out = append(out, oc)
+	}
+	return out
+}

@@ -9,12 +9,16 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
 
 	"promiseledger/access"
+	"promiseledger/alerts"
 	"promiseledger/api"
 	"promiseledger/demo"
 	"promiseledger/events"
@@ -32,6 +36,11 @@ type serveConfig struct {
 	verbose  bool
 	rate     float64
 	burst    int
+
+	alerts        alerts.Config
+	alertEvery    time.Duration
+	webhooks      []alerts.Webhook
+	webhookSecret []byte
 }
 
 func orDefault(v, def string) string {
@@ -53,11 +62,38 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
 	fs.Float64Var(&c.rate, "rate", 20, "requests per second allowed to each token")
 	fs.IntVar(&c.burst, "burst", 40, "requests a token may send at once above its rate")
+	fs.IntVar(&c.alerts.DueSoonDays, "due-soon-days", alerts.DefaultConfig.DueSoonDays, "raise due_soon this many days before the due date")
+	fs.IntVar(&c.alerts.EscalateDays, "escalate-days", alerts.DefaultConfig.EscalateDays, "raise escalated when overdue more than this many days")
+	fs.IntVar(&c.alerts.DisputeStaleDays, "dispute-stale-days", alerts.DefaultConfig.DisputeStaleDays, "raise dispute_stale when a dispute is open more than this many days")
+	fs.DurationVar(&c.alertEvery, "alert-interval", time.Minute, "how often every commitment is evaluated against the clock")
+	fs.Func("webhook", `post alerts to "URL [county=C1,C2] [rule=R1,R2]" (repeatable)`, func(v string) error {
+		w, err := alerts.ParseWebhook(v)
+		c.webhooks = append(c.webhooks, w)
+		return err
+	})
+	secretFile := fs.String("webhook-secret-file", "", "file with the HMAC-SHA256 key that signs webhook bodies (or env LEDGER_WEBHOOK_SECRET)")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
 	if err := c.conn.validate(); err != nil {
 		return err
+	}
+	if err := c.alerts.Validate(); err != nil {
+		return err
+	}
+	if len(c.webhooks) > 0 {
+		secret := getenv("LEDGER_WEBHOOK_SECRET")
+		if *secretFile != "" {
+			b, err := os.ReadFile(*secretFile)
+			if err != nil {
+				return fmt.Errorf("--webhook-secret-file: %w", err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		if len(secret) < 16 {
+			return errors.New("--webhook: a signing key of at least 16 characters is required (--webhook-secret-file or LEDGER_WEBHOOK_SECRET)")
+		}
+		c.webhookSecret = []byte(secret)
 	}
 	level := slog.LevelInfo
 	if c.verbose {
@@ -88,55 +124,105 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := firstAdmin(tokens, juris, stdout); err != nil {
 		return err
 	}
+	alertStore, err := store.OpenAlerts(ctx)
+	if err != nil {
+		return err
+	}
 	view := projections.New(log)
 	l := ledger.New(store, view, juris, time.Now)
+	alertView := alerts.NewView()
+	engine := alerts.NewEngine(c.alerts, juris, view, alertStore, alertView, time.Now, log)
+	view.OnChange(engine.Changed)
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	projDone := make(chan error, 1)
-	go func() { projDone <- view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) }()
-
+	bg := newTasks(ctx, log)
+	bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
+	bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
+	if err := waitReady(bg.ctx, view.Ready, alertView.Ready); err != nil {
+		return bg.Stop(err)
+	}
 	if c.demo {
-		if err := waitReady(ctx, view, projDone); err != nil {
-			return err
-		}
-		n, err := demo.Load(ctx, l)
+		n, err := demo.Load(bg.ctx, l)
 		if err != nil {
-			return err
+			return bg.Stop(err)
 		}
 		log.Info("demo data set", "events_added", n, "commitments", view.Len())
+	}
+	bg.Go("alert engine", func(ctx context.Context) error { return engine.Run(ctx, c.alertEvery) })
+	sender := alerts.Sender{Client: &http.Client{Timeout: 10 * time.Second}, Secret: c.webhookSecret, Now: time.Now}
+	for _, wh := range c.webhooks {
+		bg.Go("webhook "+wh.URL, func(ctx context.Context) error {
+			return alertStore.Deliver(ctx, wh.URL, jsstore.Subjects(wh.Counties, wh.Rules), alerts.Backoff(time.Second, 5*time.Minute),
+				func(a alerts.Alert) error {
+					err := sender.Send(ctx, wh.URL, a)
+					if err != nil {
+						log.Warn("webhook delivery failed; will retry", "url", wh.URL, "alert", a.ID, "err", err)
+					}
+					return err
+				})
+		})
 	}
 
 	ln, err := net.Listen("tcp", c.httpAddr)
 	if err != nil {
-		return fmt.Errorf("--http: %w", err)
+		return bg.Stop(fmt.Errorf("--http: %w", err))
 	}
-	handler := api.New(l, api.Config{Tokens: tokens, Log: log, RatePerSecond: c.rate, Burst: c.burst})
+	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Log: log, RatePerSecond: c.rate, Burst: c.burst})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- srv.Serve(ln) }()
+	bg.Go("http", func(context.Context) error {
+		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	})
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
 
-	projStopped := false
-	select {
-	case <-ctx.Done():
-	case err = <-httpDone:
-	case err = <-projDone:
-		projStopped = true
-		err = fmt.Errorf("projection stopped: %w", err)
-	}
+	<-bg.ctx.Done()
 	log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	if serr := srv.Shutdown(sctx); serr != nil && err == nil {
-		err = serr
-	}
-	cancel()
-	if !projStopped {
-		<-projDone
-	}
-	if errors.Is(err, http.ErrServerClosed) {
-		err = nil
+	err = srv.Shutdown(sctx)
+	return bg.Stop(err)
+}
+
+// tasks runs the background work of serve; the first to fail stops them all.
+type tasks struct {
+	ctx    context.Context
+	cancel context.CancelFunc
+	log    *slog.Logger
+	wg     sync.WaitGroup
+	mu     sync.Mutex
+	err    error
+}
+
+func newTasks(ctx context.Context, log *slog.Logger) *tasks {
+	ctx, cancel := context.WithCancel(ctx)
+	return &tasks{ctx: ctx, cancel: cancel, log: log}
+}
+
+// Go runs fn until the tasks stop.
+func (t *tasks) Go(name string, fn func(context.Context) error) {
+	t.wg.Add(1)
+	go func() {
+		defer t.wg.Done()
+		if err := fn(t.ctx); err != nil && t.ctx.Err() == nil {
+			t.mu.Lock()
+			if t.err == nil {
+				t.err = fmt.Errorf("%s: %w", name, err)
+			}
+			t.mu.Unlock()
+			t.cancel()
+		}
+	}()
+}
+
+// Stop stops every task, waits for them, and returns the first failure, or err.
+func (t *tasks) Stop(err error) error {
+	t.cancel()
+	t.wg.Wait()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.err != nil {
+		return t.err
 	}
 	return err
 }
@@ -236,17 +322,17 @@ func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
 	}, nil
 }
 
-// waitReady waits until the projection has caught up with the stream.
-func waitReady(ctx context.Context, view *projections.Projection, failed <-chan error) error {
+// waitReady waits until every view has caught up with its stream.
+func waitReady(ctx context.Context, ready ...func() bool) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
-	for !view.Ready() {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-failed:
-			return fmt.Errorf("projection stopped: %w", err)
-		case <-t.C:
+	for _, r := range ready {
+		for !r() {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-t.C:
+			}
 		}
 	}
 	return nil

@@ -1,0 +1,192 @@
+package alerts
+
+import (
+	"context"
+	"fmt"
+	"sync"
+)
+
+// Store is the alerts stream.
+type Store interface {
+	// Append stores a on its alert's subject if the last message there has
+	// stream sequence expectedLast (0: none). Otherwise it returns an error
+	// matching events.ErrConflict and stores nothing.
+	Append(ctx context.Context, a Alert, expectedLast uint64) (uint64, error)
+	LastSequence(ctx context.Context) (uint64, error)
+	// Follow calls fn with every alert after sequence after, in order, then
+	// with new ones, until ctx ends or fn fails.
+	Follow(ctx context.Context, after uint64, fn func(Alert) error) error
+}
+
+// View is every alert message in memory, in stream order, with the current
+// state of each alert: what the list, the event stream and the engine read.
+type View struct {
+	mu      sync.RWMutex
+	log     []Alert          // every message, in order
+	last    map[string]Alert // the latest message of each alert
+	open    map[string]map[string]Alert
+	applied uint64
+	changed chan struct{}
+	ready   bool
+}
+
+// NewView returns an empty view.
+func NewView() *View {
+	return &View{last: map[string]Alert{}, open: map[string]map[string]Alert{}, changed: make(chan struct{})}
+}
+
+// Run catches up with the store, marks the view ready and keeps following.
+func (v *View) Run(ctx context.Context, s Store) error {
+	target, err := s.LastSequence(ctx)
+	if err != nil {
+		return fmt.Errorf("alerts view: %w", err)
+	}
+	if target == 0 {
+		v.setReady()
+	}
+	return s.Follow(ctx, v.Applied(), func(a Alert) error {
+		v.Apply(a)
+		if a.Sequence >= target {
+			v.setReady()
+		}
+		return nil
+	})
+}
+
+func (v *View) setReady() {
+	v.mu.Lock()
+	v.ready = true
+	v.mu.Unlock()
+}
+
+// Ready reports whether the view has caught up with the stream.
+func (v *View) Ready() bool {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.ready
+}
+
+// Apply adds one message; messages already applied are ignored.
+func (v *View) Apply(a Alert) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if a.Sequence <= v.applied {
+		return
+	}
+	v.applied = a.Sequence
+	if a.ID != "" {
+		v.log = append(v.log, a)
+		v.last[a.ID] = a
+		byC := v.open[a.CommitmentID]
+		if a.State == Raised {
+			if byC == nil {
+				byC = map[string]Alert{}
+				v.open[a.CommitmentID] = byC
+			}
+			byC[a.ID] = a
+		} else if byC != nil {
+			delete(byC, a.ID)
+		}
+	}
+	close(v.changed)
+	v.changed = make(chan struct{})
+}
+
+// Applied is the stream sequence of the last message applied.
+func (v *View) Applied() uint64 {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.applied
+}
+
+// WaitFor blocks until the message at seq is applied.
+func (v *View) WaitFor(ctx context.Context, seq uint64) error {
+	for {
+		v.mu.RLock()
+		applied, ch := v.applied, v.changed
+		v.mu.RUnlock()
+		if applied >= seq {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Last returns the latest message of an alert, if it was ever raised.
+func (v *View) Last(id string) (Alert, bool) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	a, ok := v.last[id]
+	return a, ok
+}
+
+// OpenFor returns the open alerts of a commitment.
+func (v *View) OpenFor(commitmentID string) []Alert {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out := make([]Alert, 0, len(v.open[commitmentID]))
+	for _, a := range v.open[commitmentID] {
+		out = append(out, a)
+	}
+	return out
+}
+
+// Filter selects alerts. Empty fields do not filter.
+type Filter struct {
+	County      string
+	Rule        Rule
+	State       State
+	CountyOnly bool // only the rules that go to county offices
+}
+
+func (f Filter) matches(a Alert) bool {
+	switch {
+	case f.County != "" && a.County != f.County,
+		f.Rule != "" && a.Rule != f.Rule,
+		f.State != "" && a.State != f.State,
+		f.CountyOnly && !a.Rule.ForCounty():
+		return false
+	}
+	return true
+}
+
+// Current returns the latest message of every alert matching f, in the
+// order they were raised.
+func (v *View) Current(f Filter) []Alert {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	out, seen := []Alert{}, map[string]bool{}
+	for _, a := range v.log {
+		if seen[a.ID] {
+			continue
+		}
+		seen[a.ID] = true
+		if cur := v.last[a.ID]; f.matches(cur) {
+			out = append(out, cur)
+		}
+	}
+	return out
+}
+
+// Since returns the messages after sequence after that match f, the
+// sequence they reach (the cursor for the next call), and a channel closed
+// when more arrive.
+func (v *View) Since(after uint64, f Filter) ([]Alert, uint64, <-chan struct{}) {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	i := len(v.log)
+	for i > 0 && v.log[i-1].Sequence > after {
+		i--
+	}
+	var out []Alert
+	for _, a := range v.log[i:] {
+		if f.matches(a) {
+			out = append(out, a)
+		}
+	}
+	return out, max(v.applied, after), v.changed
+}

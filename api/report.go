@@ -1,0 +1,132 @@
+package api
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"promiseledger/events"
+	"promiseledger/projections"
+)
+
+// reportAsOf reads ?as_of= as a date (the end of that day in the
+// jurisdiction) or an instant; empty is now.
+func (s *Server) reportAsOf(r *http.Request) (time.Time, error) {
+	v := r.URL.Query().Get("as_of")
+	if _, err := events.ParseDate(v); err == nil {
+		start, _ := time.ParseInLocation("2006-01-02", v, s.ledger.Jurisdiction().Location)
+		return start.AddDate(0, 0, 1).Add(-time.Nanosecond).UTC(), nil
+	}
+	return asOf(r)
+}
+
+// bulletin words, Chinese first.
+var bulletin = map[string]map[string]string{
+	"zh": {
+		"title": "招商引资承诺逾期未兑现情况通报", "asof": "截至 %s", "summary": "共 %d 个县市区、%d 项承诺逾期未兑现。",
+		"county": "## %s（%s）：逾期 %d 项", "none": "无逾期未兑现承诺。", "owed": "未兑现合计：%s",
+		"cols": "序号|逾期天数|项目|承诺事项|责任单位|投资企业|未兑现|兑现期限",
+		"csv":  "县市区代码,县市区,逾期天数,项目,承诺事项,责任单位,投资企业,统一社会信用代码,未兑现,单位,兑现期限,承诺编号",
+		"CNY":  "元", "mu": "亩", "m2": "平方米", "item": "项",
+	},
+	"en": {
+		"title": "Bulletin of overdue incentive commitments", "asof": "As of %s", "summary": "%d counties, %d commitments overdue.",
+		"county": "## %s (%s): %d overdue", "none": "No overdue commitments.", "owed": "Outstanding in all: %s",
+		"cols": "No.|Days overdue|Project|Commitment|Department|Investor|Outstanding|Due",
+		"csv":  "county_code,county,days_overdue,project,commitment,department,investor,credit_code,outstanding,unit,due,commitment_id",
+		"CNY":  "CNY", "mu": "mu", "m2": "m²", "item": "item(s)",
+	},
+}
+
+func (s *Server) handleOverdueReport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		lang := q.Get("lang")
+		if lang == "" {
+			lang = "zh"
+		}
+		words, ok := bulletin[lang]
+		if !ok {
+			writeError(w, badRequest("validation_failed", "lang", "lang: must be zh or en"))
+			return
+		}
+		format := q.Get("format")
+		if format != "" && format != "json" && format != "md" && format != "csv" {
+			writeError(w, badRequest("validation_failed", "format", "format: must be json, md or csv"))
+			return
+		}
+		at, err := s.reportAsOf(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		view, now := s.ledger.View(), s.ledger.Now()
+		if !at.IsZero() {
+			if view, err = s.ledger.ProjectionAsOf(r.Context(), at); err != nil {
+				writeError(w, err)
+				return
+			}
+			now = at
+		}
+		j := s.jurisdiction(r)
+		today := j.Today(now)
+		counties := view.Overdue(j, today)
+		switch format {
+		case "md":
+			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+			_, _ = w.Write([]byte(renderMarkdown(counties, today, words)))
+		case "csv":
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			cw := csv.NewWriter(w)
+			_ = cw.Write(strings.Split(words["csv"], ","))
+			for _, c := range counties {
+				for _, v := range c.Commitments {
+					_ = cw.Write([]string{c.Code, c.Name, strconv.Itoa(v.DaysOverdue), v.Project, v.Description, v.Department,
+						v.Investor.Name, v.Investor.CreditCode, v.Outstanding.String(), words[string(v.Outstanding.Unit)], v.Due.String(), v.ID})
+				}
+			}
+			cw.Flush()
+		default:
+			encode(w, http.StatusOK, map[string]any{"as_of": now.UTC().Format(time.RFC3339), "date": today, "counties": counties})
+		}
+	})
+}
+
+func renderMarkdown(counties []projections.OverdueCounty, today events.Date, words map[string]string) string {
+	var b strings.Builder
+	total, with := 0, 0
+	for _, c := range counties {
+		total += len(c.Commitments)
+		if len(c.Commitments) > 0 {
+			with++
+		}
+	}
+	fmt.Fprintf(&b, "# %s\n\n%s\n\n%s\n", words["title"], fmt.Sprintf(words["asof"], today), fmt.Sprintf(words["summary"], with, total))
+	cols := strings.Split(words["cols"], "|")
+	for _, c := range counties {
+		fmt.Fprintf(&b, "\n"+words["county"]+"\n\n", c.Name, c.Code, len(c.Commitments))
+		if len(c.Commitments) == 0 {
+			fmt.Fprintf(&b, "%s\n", words["none"])
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+		for i, v := range c.Commitments {
+			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s %s | %s |\n", i+1, v.DaysOverdue, cell(v.Project), cell(v.Description),
+				cell(v.Department), cell(v.Investor.Name), v.Outstanding, words[string(v.Outstanding.Unit)], v.Due)
+		}
+		var owed []string
+		for _, q := range c.Outstanding {
+			owed = append(owed, q.String()+" "+words[string(q.Unit)])
+		}
+		fmt.Fprintf(&b, "\n%s\n", fmt.Sprintf(words["owed"], strings.Join(owed, "；")))
+	}
+	return b.String()
+}
+
+// cell keeps a table cell on one line and its pipes literal.
+func cell(s string) string {
+	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
+}
