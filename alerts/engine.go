@@ -107,18 +107,13 @@ func (e *Engine) EvaluateAll(ctx context.Context) error {
 func (e *Engine) Evaluate(ctx context.Context, c *events.Commitment) error {
 	now := e.now().UTC()
 	today := e.juris.Today(now)
+	conds := conditions(c, today, e.cfg)
 	holds := map[string]bool{}
-	for _, cond := range conditions(c, today, e.cfg) {
+	for _, cond := range conds {
 		holds[cond.id] = true
-		if _, seen := e.view.Last(cond.id); seen {
-			continue // raised before: open, or resolved for good
-		}
-		a := e.alert(c, cond.rule, cond.id, today, now)
-		a.Deadline, a.OrderID, a.DisputeID = cond.deadline, cond.orderID, cond.disputeID
-		if err := e.append(ctx, a, 0); err != nil {
-			return err
-		}
 	}
+	// Resolutions first, so that a due_soon gives way before the overdue
+	// that follows it is raised.
 	for _, open := range e.view.OpenFor(c.ID) {
 		if holds[open.ID] {
 			continue
@@ -127,6 +122,16 @@ func (e *Engine) Evaluate(ctx context.Context, c *events.Commitment) error {
 		a.State, a.Due, a.Deadline, a.OrderID, a.DisputeID = Resolved, open.Due, open.Deadline, open.OrderID, open.DisputeID
 		a.Reason = reason(open, c)
 		if err := e.append(ctx, a, open.Sequence); err != nil {
+			return err
+		}
+	}
+	for _, cond := range conds {
+		if _, seen := e.view.Last(cond.id); seen {
+			continue // raised before: open, or resolved for good
+		}
+		a := e.alert(c, cond.rule, cond.id, today, now)
+		a.Deadline, a.OrderID, a.DisputeID = cond.deadline, cond.orderID, cond.disputeID
+		if err := e.append(ctx, a, 0); err != nil {
 			return err
 		}
 	}

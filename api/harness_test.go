@@ -44,16 +44,17 @@ func (c *testClock) Set(t time.Time) {
 // harness is the whole ledger on a real embedded JetStream behind a real
 // HTTP server.
 type harness struct {
-	t          *testing.T
-	url        string
-	store      *jsstore.Store
-	clock      *testClock
-	tokens     *jsstore.Tokens
-	alerts     *alerts.View
-	engine     *alerts.Engine
-	alertStore *jsstore.AlertStore
-	auth       string            // the bearer token sent by default
-	bearer     map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
+	t                 *testing.T
+	url               string
+	store             *jsstore.Store
+	clock             *testClock
+	tokens            *jsstore.Tokens
+	alerts            *alerts.View
+	engine            *alerts.Engine
+	alertStore        *jsstore.AlertStore
+	engineCommitments alerts.Commitments
+	auth              string            // the bearer token sent by default
+	bearer            map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
 }
 
 // today in the tests is 2026-11-27 in Chuxiong (UTC+8).
@@ -114,7 +115,7 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	}
 	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -202,10 +202,17 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}
-	failed := make(chan error, 1)
-	var stopped atomic.Bool
+	// The handler runs under mu and checks stopped, so that once follow has
+	// returned, fn is never called again.
+	var (
+		mu      sync.Mutex
+		stopped bool
+		failed  = make(chan error, 1)
+	)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		if stopped.Load() {
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped {
 			return
 		}
 		meta, err := msg.Metadata()
@@ -213,7 +220,7 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 			err = fn(msg, meta.Sequence.Stream)
 		}
 		if err != nil {
-			stopped.Store(true)
+			stopped = true
 			failed <- err
 		}
 	}, jetstream.PullMaxMessages(1024))
@@ -223,10 +230,13 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 	defer cc.Stop()
 	select {
 	case <-ctx.Done():
-		return ctx.Err()
-	case err := <-failed:
-		return err
+		err = ctx.Err()
+	case err = <-failed:
 	}
+	mu.Lock()
+	stopped = true
+	mu.Unlock()
+	return err
 }
 
 func (s *Store) decode(msg jetstream.Msg) (events.Event, *jetstream.MsgMetadata, error) {
