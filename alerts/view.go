@@ -137,9 +137,9 @@ func (v *View) OpenFor(commitmentID string) []Alert {
 
 // Filter selects alerts. Empty fields do not filter.
 type Filter struct {
-	County      string
-	Rule        Rule
-	State       State
+	County     string
+	Rule       Rule
+	State      State
 	CountyOnly bool // only the rules that go to county offices
 }
 
