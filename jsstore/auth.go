@@ -18,26 +18,29 @@ const (
 	AuditorUser = "auditor" // reads the ledger's stream with the standard nats CLI
 )
 
-// AuditorPermissions lets a NATS client look at the LEDGER stream — stream
-// info, its messages, consumers of its own to read them — and nothing more:
-// no publishing on the ledger's subjects, no change to any stream, no
-// access to the token or checkpoint buckets. The same list serves an
-// external cluster's configuration (see the README).
-func AuditorPermissions(stream string) *server.Permissions {
+// AuditorPermissions lets a NATS client look at the ledger's streams —
+// stream info, their messages, consumers of its own to read them — and
+// subscribe to the alert subjects, and nothing more: no publishing on the
+// ledger's subjects, no change to any stream, no access to the token or
+// checkpoint buckets. The same list serves an external cluster's
+// configuration (see the README).
+func AuditorPermissions(streams ...string) *server.Permissions {
+	allow := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
+	for _, st := range streams {
+		allow = append(allow,
+			"$JS.API.STREAM.INFO."+st,
+			"$JS.API.STREAM.MSG.GET."+st,
+			"$JS.API.DIRECT.GET."+st, "$JS.API.DIRECT.GET."+st+".>",
+			"$JS.API.CONSUMER.CREATE."+st, "$JS.API.CONSUMER.CREATE."+st+".>",
+			"$JS.API.CONSUMER.INFO."+st+".>",
+			"$JS.API.CONSUMER.NAMES."+st, "$JS.API.CONSUMER.LIST."+st,
+			"$JS.API.CONSUMER.MSG.NEXT."+st+".>",
+			"$JS.ACK."+st+".>", "$JS.FC."+st+".>",
+		)
+	}
 	return &server.Permissions{
-		Publish: &server.SubjectPermission{Allow: []string{
-			"$JS.API.INFO",
-			"$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
-			"$JS.API.STREAM.INFO." + stream,
-			"$JS.API.STREAM.MSG.GET." + stream,
-			"$JS.API.DIRECT.GET." + stream, "$JS.API.DIRECT.GET." + stream + ".>",
-			"$JS.API.CONSUMER.CREATE." + stream, "$JS.API.CONSUMER.CREATE." + stream + ".>",
-			"$JS.API.CONSUMER.INFO." + stream + ".>",
-			"$JS.API.CONSUMER.NAMES." + stream, "$JS.API.CONSUMER.LIST." + stream,
-			"$JS.API.CONSUMER.MSG.NEXT." + stream + ".>",
-			"$JS.ACK." + stream + ".>", "$JS.FC." + stream + ".>",
-		}},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>"}},
+		Publish:   &server.SubjectPermission{Allow: allow},
+		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", AlertSubject + ".>"}},
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"promiseledger/alerts"
 	"promiseledger/events"
 	"promiseledger/internal/natstest"
 	"promiseledger/jsstore"
@@ -358,5 +359,30 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	}
 	if n := messages(t, st); n != 1 {
 		t.Fatalf("the stream holds %d messages, want 1", n)
+	}
+
+	// It can follow the alerts as they are raised, with a plain subscription.
+	sub, err := nc.SubscribeSync("alerts.>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	as, err := st.OpenAlerts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := as.Append(ctx, alerts.Alert{ID: alerts.ID(alerts.Overdue, c, "20260101"), State: alerts.Raised, Rule: alerts.Overdue, CommitmentID: c, County: "532301"}, 0); err != nil {
+		t.Fatal(err)
+	}
+	msg, err := sub.NextMsg(5 * time.Second)
+	if err != nil || msg.Subject != "alerts.532301.overdue."+alerts.ID(alerts.Overdue, c, "20260101") {
+		t.Fatalf("the auditor's subscription: %v %v", msg, err)
+	}
+	if err := nc.Publish("alerts.532301.overdue.forged", []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	if last, _ := as.LastSequence(ctx); last != 1 {
+		t.Fatalf("the alerts stream holds %d messages, want 1", last)
 	}
 }

@@ -14,6 +14,8 @@ Usage:
   ledger serve [flags]    run the ledger: embedded JetStream, HTTP API
   ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
   ledger token add|list|revoke   manage bearer tokens
+  ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
+  ledger report overdue --as-of DATE [--format md|csv]   the overdue bulletin (通报)
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -32,6 +34,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rebuild(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, rest, getenv, stdout, stderr)
+	case "alerts":
+		return alertsCmd(ctx, rest, getenv, stdout, stderr)
+	case "report":
+		return reportCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -324,3 +324,38 @@ func TestRun_FirstStartCreatesAnAdminToken(t *testing.T) {
 		t.Fatalf("a second start printed a token:\n%s", stdout2.String())
 	}
 }
+
+func TestRun_AlertsAndReportCommands(t *testing.T) {
+	url, stop := start(t, "--data", t.TempDir(), "--demo")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	// The engine evaluates the demo at start; wait for its first alerts.
+	var out string
+	for i := 0; i < 500; i++ {
+		var err error
+		if out, err = ledgerCmd(t, "alerts", "--url", url, "--token", demoSupervisor); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Count(out, "\n") >= 20 {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !strings.Contains(out, "逾期 overdue") || !strings.Contains(out, "[发出 raised]") {
+		t.Fatalf("alerts:\n%s", out)
+	}
+	county, err := ledgerCmd(t, "alerts", "--url", url, "--token", "pl_demo-532322_demo")
+	if err != nil || strings.Contains(county, "532301") || strings.Contains(county, "escalated") {
+		t.Fatalf("a county office's alerts: %v\n%s", err, county)
+	}
+	report, err := ledgerCmd(t, "report", "overdue", "--url", url, "--token", demoSupervisor, "--format", "csv")
+	if err != nil || !strings.HasPrefix(report, "县市区代码,县市区,逾期天数") || strings.Count(report, "\n") < 10 {
+		t.Fatalf("report: %v\n%s", err, report)
+	}
+	if _, err := ledgerCmd(t, "alerts", "--url", url, "--token", "pl_nobody_nothing"); err == nil || !strings.Contains(err.Error(), "401") {
+		t.Fatalf("a bad token: %v", err)
+	}
+}
