@@ -87,6 +87,7 @@ type Commitment struct {
 
 	Version    int       // number of events applied
 	LastSeq    uint64    // stream sequence of the last event applied
+	LastHash   string    // hash of the last event applied: the next event's prev_hash
 	RecordedAt time.Time // when the commitment was first recorded
 	UpdatedAt  time.Time // when its last event was recorded
 }
@@ -213,6 +214,7 @@ func (c *Commitment) Apply(e Event) error {
 	}
 	c.Version++
 	c.LastSeq = e.Sequence
+	c.LastHash = e.Hash
 	c.UpdatedAt = e.RecordedAt
 	return nil
 }

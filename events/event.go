@@ -56,6 +56,13 @@ type Event struct {
 	RequestDigest  string          `json:"request_digest,omitempty"` // SHA-256 of the request that made it, for idempotent retries
 	Sequence       uint64          `json:"sequence,omitempty"`       // stream sequence; set when read, never stored
 	Data           json.RawMessage `json:"data"`
+	// PrevHash is the Hash of the commitment's previous event ("" for the
+	// first); Hash is the SHA-256 of this event's canonical form (see
+	// package audit and docs/audit.md). Together they chain each
+	// commitment's history, so that no event can be altered, removed or
+	// slipped in without it showing.
+	PrevHash string `json:"prev_hash"`
+	Hash     string `json:"hash,omitempty"`
 }
 
 // Subject is the subject token list of the event: county, then commitment id.

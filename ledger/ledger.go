@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"promiseledger/audit"
 	"promiseledger/events"
 	"promiseledger/projections"
 )
@@ -132,6 +133,10 @@ func (l *Ledger) execute(ctx context.Context, m Meta, decide decision) (*events.
 		// a prefix of its events.
 		if ev.RecordedAt.Before(before.UpdatedAt) {
 			ev.RecordedAt = before.UpdatedAt
+		}
+		ev.PrevHash = before.LastHash
+		if err := audit.SealEvent(&ev); err != nil {
+			return nil, err
 		}
 		res, err := l.store.Append(ctx, ev, before.LastSeq)
 		if errors.Is(err, events.ErrConflict) {
