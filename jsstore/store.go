@@ -182,6 +182,9 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 // event is logged and delivered as an Event with only its Sequence set.
 func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) error) error {
 	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+		if s.isSeal(msg.Subject()) {
+			return fn(events.Event{Sequence: seq}) // not an event: only a position
+		}
 		ev, _, err := s.decode(msg)
 		if err != nil {
 			s.cfg.Logger.Error("skipping a message that is not a ledger event", "subject", msg.Subject(), "err", err)

@@ -1,0 +1,291 @@
+package audit
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"promiseledger/events"
+)
+
+// SealStore is the ledger's stream as the sealer sees it: raw records, and
+// seals appended with optimistic concurrency on the seal subject.
+type SealStore interface {
+	FollowRecords(ctx context.Context, after uint64, fn func(Record) error) error
+	AppendSeal(ctx context.Context, s Seal, expectedLast uint64) (uint64, error)
+	LastSequence(ctx context.Context) (uint64, error)
+}
+
+// SealedSeal is a seal and where it stands in the stream.
+type SealedSeal struct {
+	Seal
+	At uint64 `json:"at"` // the seal's own stream sequence
+}
+
+// Sealer keeps the Merkle tree of every event hash, appends signed seals
+// every Every events or Interval (when there is something new), and on
+// shutdown, and answers inclusion and consistency proofs.
+type Sealer struct {
+	store    SealStore
+	key      ed25519.PrivateKey
+	every    uint64
+	interval time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+
+	mu      sync.RWMutex
+	tree    Tree
+	leafOf  map[string]uint64 // event id → leaf index
+	lastSeq uint64            // last record applied
+	seals   []SealedSeal
+	ready   bool
+	changed chan struct{}
+}
+
+// NewSealer returns a sealer; every and interval default to 1,000 events and 10 minutes.
+func NewSealer(store SealStore, key ed25519.PrivateKey, every uint64, interval time.Duration, now func() time.Time, log *slog.Logger) *Sealer {
+	if every == 0 {
+		every = 1000
+	}
+	if interval == 0 {
+		interval = 10 * time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}, changed: make(chan struct{})}
+}
+
+// PublicKey is the key that verifies the seals.
+func (s *Sealer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
+
+func (s *Sealer) apply(r Record) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if r.Sequence <= s.lastSeq {
+		return
+	}
+	s.lastSeq = r.Sequence
+	if r.IsSeal() {
+		var seal Seal
+		if json.Unmarshal(r.Data, &seal) == nil && seal.Type == SealType {
+			s.seals = append(s.seals, SealedSeal{Seal: seal, At: r.Sequence})
+		}
+	} else {
+		var e struct {
+			ID   string `json:"id"`
+			Hash string `json:"hash"`
+		}
+		if json.Unmarshal(r.Data, &e) == nil && e.ID != "" {
+			leaf, err := hex.DecodeString(e.Hash)
+			if err != nil || len(leaf) != 32 {
+				leaf = []byte(e.Hash)
+			}
+			s.leafOf[e.ID] = s.tree.Size()
+			s.tree.Append(leaf)
+		}
+	}
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// Run follows the stream and seals until ctx ends, then seals what is left.
+func (s *Sealer) Run(ctx context.Context) error {
+	target, err := s.store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	followErr := make(chan error, 1)
+	go func() {
+		followErr <- s.store.FollowRecords(ctx, 0, func(r Record) error {
+			s.apply(r)
+			if r.Sequence >= target {
+				s.mu.Lock()
+				s.ready = true
+				s.mu.Unlock()
+			}
+			return nil
+		})
+	}()
+	if target == 0 {
+		s.mu.Lock()
+		s.ready = true
+		s.mu.Unlock()
+	}
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	lastSeal := s.now()
+	for {
+		select {
+		case err := <-followErr:
+			if ctx.Err() == nil {
+				return err
+			}
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			if _, err := s.seal(sctx, false); err != nil && !errors.Is(err, errNothingToSeal) {
+				s.log.Error("final seal failed", "err", err)
+			}
+			return ctx.Err()
+		case <-tick.C:
+		}
+		s.mu.RLock()
+		ready, unsealed := s.ready, s.tree.Size()-s.sealedEvents()
+		s.mu.RUnlock()
+		if !ready || unsealed == 0 || (unsealed < s.every && s.now().Sub(lastSeal) < s.interval) {
+			continue
+		}
+		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) && ctx.Err() == nil {
+			s.log.Error("seal failed", "err", err)
+		}
+		lastSeal = s.now()
+	}
+}
+
+func (s *Sealer) sealedEvents() uint64 {
+	if n := len(s.seals); n > 0 {
+		return s.seals[n-1].Events
+	}
+	return 0
+}
+
+var errNothingToSeal = errors.New("nothing to seal")
+
+// Ready reports whether the sealer has read the stream as it was at start.
+func (s *Sealer) Ready() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.ready
+}
+
+// SealNow appends a seal over every event read so far, unless the last seal
+// already covers them, and waits until it reads it back. When another
+// instance sealed first, its seal stands.
+func (s *Sealer) SealNow(ctx context.Context) (SealedSeal, error) { return s.seal(ctx, true) }
+
+func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
+	s.mu.RLock()
+	if !s.ready {
+		s.mu.RUnlock()
+		return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)
+	}
+	size, seq := s.tree.Size(), s.lastSeq
+	if size == 0 {
+		s.mu.RUnlock()
+		return SealedSeal{}, errNothingToSeal
+	}
+	head, _ := s.tree.Root(size)
+	var prevAt uint64
+	if n := len(s.seals); n > 0 {
+		prevAt = s.seals[n-1].At
+		if s.seals[n-1].Events == size {
+			last := s.seals[n-1]
+			s.mu.RUnlock()
+			return last, errNothingToSeal
+		}
+	}
+	s.mu.RUnlock()
+	seal := Seal{Type: SealType, Schema: 1, Sequence: seq, Events: size, TreeHead: hex.EncodeToString(head[:]), SealedAt: s.now().UTC()}
+	if err := seal.Sign(s.key); err != nil {
+		return SealedSeal{}, err
+	}
+	at, err := s.store.AppendSeal(ctx, seal, prevAt)
+	if errors.Is(err, events.ErrConflict) {
+		return SealedSeal{}, errNothingToSeal
+	}
+	if err != nil {
+		return SealedSeal{}, fmt.Errorf("seal: %w", err)
+	}
+	if wait {
+		if err := s.waitFor(ctx, at); err != nil {
+			return SealedSeal{}, err
+		}
+	}
+	s.log.Info("sealed", "sequence", seq, "events", size, "tree_head", seal.TreeHead[:16])
+	return SealedSeal{Seal: seal, At: at}, nil
+}
+
+func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {
+	for {
+		s.mu.RLock()
+		done, ch := s.lastSeq >= seq, s.changed
+		s.mu.RUnlock()
+		if done {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// InclusionProof proves that the event with the id is among those the
+// latest seal covers, sealing first when no seal covers it yet. seq is the
+// event's stream sequence, so the caller can wait for the sealer to see it.
+func (s *Sealer) InclusionProof(ctx context.Context, eventID string, seq uint64) (leaf uint64, proof []Hash, seal SealedSeal, err error) {
+	if err := s.waitFor(ctx, seq); err != nil {
+		return 0, nil, SealedSeal{}, err
+	}
+	s.mu.RLock()
+	leaf, ok := s.leafOf[eventID]
+	covered := len(s.seals) > 0 && s.seals[len(s.seals)-1].Events > leaf
+	s.mu.RUnlock()
+	if !ok {
+		return 0, nil, SealedSeal{}, fmt.Errorf("event %s: %w", eventID, events.ErrNotFound)
+	}
+	if !covered {
+		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) {
+			return 0, nil, SealedSeal{}, err
+		}
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.seals) == 0 || s.seals[len(s.seals)-1].Events <= leaf {
+		return 0, nil, SealedSeal{}, fmt.Errorf("event %s is not sealed yet: %w", eventID, events.ErrNotReady)
+	}
+	seal = s.seals[len(s.seals)-1]
+	proof, err = s.tree.InclusionProof(leaf, seal.Events)
+	return leaf, proof, seal, err
+}
+
+// Seals lists every seal read so far.
+func (s *Sealer) Seals() []SealedSeal {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return append([]SealedSeal(nil), s.seals...)
+}
+
+// ConsistencyProof proves that the seal at stream sequence to extends the
+// seal at from.
+func (s *Sealer) ConsistencyProof(from, to uint64) (SealedSeal, SealedSeal, []Hash, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var a, b *SealedSeal
+	for i := range s.seals {
+		switch s.seals[i].At {
+		case from:
+			a = &s.seals[i]
+		case to:
+			b = &s.seals[i]
+		}
+	}
+	if a == nil || b == nil {
+		return SealedSeal{}, SealedSeal{}, nil, fmt.Errorf("no seal at sequence %d or %d: %w", from, to, events.ErrNotFound)
+	}
+	if a.Events > b.Events {
+		return SealedSeal{}, SealedSeal{}, nil, &events.FieldError{Field: "from", Rule: "must be an earlier seal than to"}
+	}
+	if a.Events == 0 || a.Events == b.Events {
+		return *a, *b, []Hash{}, nil
+	}
+	proof, err := s.tree.ConsistencyProof(a.Events, b.Events)
+	return *a, *b, proof, err
+}

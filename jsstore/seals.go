@@ -1,0 +1,73 @@
+package jsstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"promiseledger/audit"
+	"promiseledger/events"
+)
+
+var _ audit.SealStore = (*Store)(nil)
+
+// sealSubject is where seals go: in the ledger's own stream, so that a seal
+// stands in the sequence it covers.
+func (s *Store) sealSubject() string { return s.cfg.Subject + ".seal" }
+
+func (s *Store) isSeal(subject string) bool { return subject == s.sealSubject() }
+
+// AppendSeal appends a seal if the last seal stored is at expectedLast.
+func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast uint64) (uint64, error) {
+	body, err := json.Marshal(seal)
+	if err != nil {
+		return 0, err
+	}
+	msg := &nats.Msg{Subject: s.sealSubject(), Data: body, Header: nats.Header{}}
+	msg.Header.Set("Ledger-Event-Type", audit.SealType)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedLast))
+	if err != nil {
+		if isWrongLastSeq(err) {
+			return 0, &events.ConflictError{CommitmentID: "seal", Expected: expectedLast, Err: err}
+		}
+		return 0, fmt.Errorf("append seal: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// FollowRecords delivers every stored message after sequence after, as it
+// is stored, then new ones.
+func (s *Store) FollowRecords(ctx context.Context, after uint64, fn func(audit.Record) error) error {
+	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+		return fn(audit.Record{Sequence: seq, Subject: msg.Subject(), Data: msg.Data()})
+	})
+}
+
+// Records calls fn with every stored message up to the stream's last
+// sequence now, then returns.
+func (s *Store) Records(ctx context.Context, fn func(audit.Record) error) error {
+	last, err := s.LastSequence(ctx)
+	if err != nil || last == 0 {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := errors.New("done")
+	err = s.FollowRecords(ctx, 0, func(r audit.Record) error {
+		if err := fn(r); err != nil {
+			return err
+		}
+		if r.Sequence >= last {
+			return done
+		}
+		return nil
+	})
+	if errors.Is(err, done) {
+		return nil
+	}
+	return err
+}
