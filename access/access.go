@@ -71,6 +71,7 @@ const (
 	Record  Action = "record"  // make a commitment, record or reverse a fulfilment, open a dispute
 	Approve Action = "approve" // amend, waive, cancel, order supervision, resolve a dispute
 	Manage  Action = "manage"  // tokens
+	Audit   Action = "audit"   // verify the ledger, export it, consistency proofs
 )
 
 // permissions is the whole table of who may do what. Read it as the answer
@@ -78,8 +79,8 @@ const (
 // own county by [Principal.SeesCounty].
 var permissions = map[Role]map[Action]bool{
 	County:     {Read: true, Record: true},
-	Supervisor: {Read: true, Record: true, Approve: true},
-	Auditor:    {Read: true},
+	Supervisor: {Read: true, Record: true, Approve: true, Audit: true},
+	Auditor:    {Read: true, Audit: true},
 	Admin:      {Read: true, Manage: true},
 }
 

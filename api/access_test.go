@@ -44,6 +44,14 @@ var permissionMatrix = []struct {
 	{"POST /api/v1/commitments/{id}/supervision-orders", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", [6]int{403, 403, 201, 403, 403, 401}},
 
+	{"GET /api/v1/commitments/{id}/proof?event={event}", [6]int{200, 404, 200, 200, 200, 401}},
+	{"GET /api/v1/audit/pubkey", [6]int{200, 200, 200, 200, 200, 401}},
+	{"GET /api/v1/audit/verify", [6]int{403, 403, 200, 200, 403, 401}},
+	{"GET /api/v1/audit/seals", [6]int{403, 403, 200, 200, 403, 401}},
+	{"GET /api/v1/audit/export", [6]int{403, 403, 200, 200, 403, 401}},
+	{"GET /api/v1/alerts", [6]int{200, 200, 200, 200, 200, 401}},
+	{"GET /api/v1/reports/overdue", [6]int{200, 200, 200, 200, 200, 401}},
+
 	{"GET /api/v1/tokens", [6]int{403, 403, 403, 403, 200, 401}},
 	{"POST /api/v1/tokens", [6]int{403, 403, 403, 403, 201, 401}},
 	{"POST /api/v1/tokens/{name}/revocation", [6]int{403, 403, 403, 403, 200, 401}},
@@ -92,7 +100,7 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 				}
 				method, path, _ := strings.Cut(row.route, " ")
 				path = strings.NewReplacer("{id}", id, "{dispute_id}", d.body["disputes"].([]any)[0].(map[string]any)["id"].(string),
-					"{code}", "532301", "{name}", url.PathEscape(tokenName)).Replace(path)
+					"{code}", "532301", "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string)).Replace(path)
 
 				as := h.as(tokenNames[who])
 				as.t = t
@@ -108,7 +116,7 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 					t.Error("401 without WWW-Authenticate")
 				}
 				// Reads by a county office show nothing of another county.
-				if who == "county (other)" && r.status == 200 && strings.HasPrefix(row.route, "GET /api/v1/") && row.route != "GET /api/v1/openapi.json" && strings.Contains(string(r.raw), "532301") {
+				if who == "county (other)" && r.status == 200 && strings.HasPrefix(row.route, "GET /api/v1/") && row.route != "GET /api/v1/openapi.json" && row.route != "GET /api/v1/audit/pubkey" && strings.Contains(string(r.raw), "532301") {
 					t.Fatalf("county 532322 saw county 532301: %.300s", r.raw)
 				}
 				// Writes name who made them.

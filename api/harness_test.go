@@ -3,6 +3,8 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"promiseledger/access"
 	"promiseledger/alerts"
 	"promiseledger/api"
+	"promiseledger/audit"
 	"promiseledger/events"
 	"promiseledger/internal/natstest"
 	"promiseledger/jsstore"
@@ -53,6 +56,7 @@ type harness struct {
 	engine            *alerts.Engine
 	alertStore        *jsstore.AlertStore
 	engineCommitments alerts.Commitments
+	sealer            *audit.Sealer
 	auth              string            // the bearer token sent by default
 	bearer            map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
 }
@@ -81,14 +85,20 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	av := alerts.NewView()
 	engine := alerts.NewEngine(alerts.DefaultConfig, events.DefaultJurisdiction(), view, as, av, clk.Now, quiet())
 	view.OnChange(engine.Changed)
+	_, sealKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealer := audit.NewSealer(st, sealKey, 1_000_000, time.Hour, clk.Now, quiet())
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
+	go func() { defer wg.Done(); _ = sealer.Run(ctx) }()
 	go func() { defer wg.Done(); _ = view.Run(ctx, st, projections.RunConfig{}) }()
 	go func() { defer wg.Done(); _ = av.Run(ctx, as) }()
 	go func() { defer wg.Done(); _ = engine.Run(ctx, time.Hour) }()
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	for !view.Ready() || !av.Ready() {
+	for !view.Ready() || !av.Ready() || !sealer.Ready() {
 		time.Sleep(time.Millisecond)
 	}
 	tokens, err := st.OpenTokens(context.Background())
@@ -113,9 +123,9 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
+	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

@@ -15,7 +15,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
 
-	read, record, approve, manage := access.Read, access.Record, access.Approve, access.Manage
+	read, record, approve, manage, audit := access.Read, access.Record, access.Approve, access.Manage, access.Audit
 	mux.Handle("POST /api/v1/commitments", s.guard(record, s.handleMake()))
 	mux.Handle("GET /api/v1/commitments", s.guard(read, s.handleList()))
 	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, s.handleGet()))
@@ -29,6 +29,14 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", s.guard(approve, handleCommand(s, "resolution",
 		func(r *http.Request, c *events.ResolveDispute) { c.DisputeID = r.PathValue("dispute_id") })))
 	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, handleCommand[events.OrderSupervision](s, "supervision-orders", nil)))
+
+	mux.Handle("GET /api/v1/commitments/{id}/proof", s.guard(read, s.handleProof()))
+
+	mux.Handle("GET /api/v1/audit/pubkey", s.guard(read, s.handlePubkey()))
+	mux.Handle("GET /api/v1/audit/verify", s.guard(audit, s.handleVerify()))
+	mux.Handle("GET /api/v1/audit/seals", s.guard(audit, s.handleSeals()))
+	mux.Handle("GET /api/v1/audit/consistency", s.guard(audit, s.handleConsistency()))
+	mux.Handle("GET /api/v1/audit/export", s.guard(audit, s.handleExport()))
 
 	mux.Handle("GET /api/v1/counties", s.guard(read, s.handleCounties()))
 	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, s.handleCounty()))

@@ -7,6 +7,7 @@ import (
 
 	"promiseledger/access"
 	"promiseledger/alerts"
+	"promiseledger/audit"
 	"promiseledger/ledger"
 )
 
@@ -17,7 +18,10 @@ const MaxBodyBytes = 64 << 10
 type Config struct {
 	Tokens access.Registry // who the bearer tokens stand for
 	Alerts *alerts.View    // the supervision alerts
-	Log    *slog.Logger
+	Sealer *audit.Sealer   // seals and proofs; nil: no audit endpoints
+	// Records reads the stream as stored, for verification and export.
+	Records Records
+	Log     *slog.Logger
 	// RatePerSecond and Burst limit the requests of each token (default 20/s, burst 40).
 	RatePerSecond float64
 	Burst         int
@@ -32,6 +36,8 @@ type Server struct {
 	ledger   *ledger.Ledger
 	tokens   access.Registry
 	alerts   *alerts.View
+	sealer   *audit.Sealer
+	records  Records
 	log      *slog.Logger
 	metrics  *metrics
 	limits   *limiter
@@ -53,7 +59,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 	if cfg.Alerts == nil {
 		cfg.Alerts = alerts.NewView()
 	}
-	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, log: cfg.Log,
+	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay)}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()

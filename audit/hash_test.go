@@ -43,7 +43,9 @@ func TestEventHash_Vectors(t *testing.T) {
 		if string(c) != v.Canonical {
 			t.Errorf("vector %d: canonical form\n got %s\nwant %s", i, c, v.Canonical)
 		}
-		var e struct{ PrevHash string `json:"prev_hash"` }
+		var e struct {
+			PrevHash string `json:"prev_hash"`
+		}
 		_ = json.Unmarshal(v.Stored, &e)
 		if e.PrevHash != prev {
 			t.Errorf("vector %d: prev_hash %q, want %q", i, e.PrevHash, prev)
