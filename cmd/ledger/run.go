@@ -16,6 +16,7 @@ Usage:
   ledger token add|list|revoke   manage bearer tokens
   ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
   ledger report overdue --as-of DATE [--format md|csv]   the overdue bulletin (通报)
+  ledger audit pubkey|verify|check-proof|export   prove that nothing was altered
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return alertsCmd(ctx, rest, getenv, stdout, stderr)
 	case "report":
 		return reportCmd(ctx, rest, getenv, stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -357,5 +358,70 @@ func TestRun_AlertsAndReportCommands(t *testing.T) {
 	}
 	if _, err := ledgerCmd(t, "alerts", "--url", url, "--token", "pl_nobody_nothing"); err == nil || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("a bad token: %v", err)
+	}
+}
+
+func TestRun_AuditCommands(t *testing.T) {
+	dir := t.TempDir()
+	url, stop := start(t, "--data", dir, "--demo")
+	_, b := call(t, "GET", url+"/api/v1/commitments?limit=1", "")
+	var page struct {
+		Items []struct {
+			ID string `json:"id"`
+		} `json:"items"`
+	}
+	_ = json.Unmarshal(b, &page)
+	_, hb := call(t, "GET", url+"/api/v1/commitments/"+page.Items[0].ID+"/history", "")
+	var hist struct {
+		Events []struct {
+			ID string `json:"id"`
+		} `json:"events"`
+	}
+	_ = json.Unmarshal(hb, &hist)
+	status, proof := call(t, "GET", url+"/api/v1/commitments/"+page.Items[0].ID+"/proof?event="+hist.Events[0].ID, "")
+	if status != 200 {
+		t.Fatalf("proof: %d %s", status, proof)
+	}
+	proofFile := dir + "/proof.json"
+	if err := os.WriteFile(proofFile, proof, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	export, err := ledgerCmd(t, "audit", "export", "--url", url, "--token", demoSupervisor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exportFile := dir + "/export.jsonl"
+	if err := os.WriteFile(exportFile, []byte(export), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil { // seals what is left
+		t.Fatal(err)
+	}
+
+	pub, err := ledgerCmd(t, "audit", "pubkey", "--data", dir)
+	if err != nil || len(strings.TrimSpace(pub)) != 44 {
+		t.Fatalf("pubkey %q: %v", pub, err)
+	}
+	pub = strings.TrimSpace(pub)
+	out, err := ledgerCmd(t, "audit", "check-proof", proofFile, "--pubkey", pub)
+	if err != nil || !strings.HasPrefix(out, "ok: event "+hist.Events[0].ID) {
+		t.Fatalf("check-proof: %v\n%s", err, out)
+	}
+	out, err = ledgerCmd(t, "audit", "verify", "--data", dir)
+	if err != nil || !strings.Contains(out, "ok: every event") || !strings.Contains(out, " 0 events after the last seal") {
+		t.Fatalf("verify the stopped ledger: %v\n%s", err, out)
+	}
+	out, err = ledgerCmd(t, "audit", "verify", "--file", exportFile, "--pubkey", pub)
+	if err != nil || !strings.Contains(out, "ok: every event") {
+		t.Fatalf("verify the export: %v\n%s", err, out)
+	}
+	// A changed export fails, and says where.
+	tampered := strings.Replace(export, `"value":"750000.00"`, `"value":"2000000.00"`, 1)
+	if err := os.WriteFile(exportFile, []byte(tampered), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = ledgerCmd(t, "audit", "verify", "--file", exportFile, "--pubkey", pub)
+	if err == nil || !strings.Contains(out, "PROBLEM altered at sequence") {
+		t.Fatalf("a tampered export: %v\n%s", err, out)
 	}
 }

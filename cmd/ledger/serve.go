@@ -20,6 +20,7 @@ import (
 	"promiseledger/access"
 	"promiseledger/alerts"
 	"promiseledger/api"
+	"promiseledger/audit"
 	"promiseledger/demo"
 	"promiseledger/events"
 	"promiseledger/jsstore"
@@ -39,6 +40,7 @@ type serveConfig struct {
 
 	alerts        alerts.Config
 	alertEvery    time.Duration
+	seal          sealFlags
 	webhooks      []alerts.Webhook
 	webhookSecret []byte
 }
@@ -71,6 +73,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		c.webhooks = append(c.webhooks, w)
 		return err
 	})
+	c.seal.register(fs)
 	secretFile := fs.String("webhook-secret-file", "", "file with the HMAC-SHA256 key that signs webhook bodies (or env LEDGER_WEBHOOK_SECRET)")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
@@ -128,6 +131,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	key, err := c.seal.key(c.conn, log)
+	if err != nil {
+		return err
+	}
+	sealer := audit.NewSealer(store, key, c.seal.every, c.seal.interval, time.Now, log)
 	view := projections.New(log)
 	l := ledger.New(store, view, juris, time.Now)
 	alertView := alerts.NewView()
@@ -137,6 +145,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg := newTasks(ctx, log)
 	bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
 	bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
+	bg.Go("sealer", sealer.Run)
 	if err := waitReady(bg.ctx, view.Ready, alertView.Ready); err != nil {
 		return bg.Stop(err)
 	}
@@ -166,7 +175,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return bg.Stop(fmt.Errorf("--http: %w", err))
 	}
-	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Log: log, RatePerSecond: c.rate, Burst: c.burst})
+	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	bg.Go("http", func(context.Context) error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

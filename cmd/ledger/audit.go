@@ -1,0 +1,255 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+
+	"promiseledger/api"
+	"promiseledger/audit"
+)
+
+// sealFlags say where the seal key is and how often to seal.
+type sealFlags struct {
+	keyFile  string
+	every    uint64
+	interval time.Duration
+}
+
+func (s *sealFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.keyFile, "seal-key", "", "Ed25519 private key (PEM) that signs seals; default DATA/seal.key, created on first start")
+	fs.Uint64Var(&s.every, "seal-every", 1000, "seal after this many new events")
+	fs.DurationVar(&s.interval, "seal-interval", 10*time.Minute, "seal at least this often when there are new events")
+}
+
+func (s sealFlags) path(c connFlags) string {
+	if s.keyFile != "" {
+		return s.keyFile
+	}
+	return filepath.Join(c.data, "seal.key")
+}
+
+// key loads the seal key, creating it on first start.
+func (s sealFlags) key(c connFlags, log *slog.Logger) (ed25519.PrivateKey, error) {
+	key, created, err := audit.LoadOrCreateKey(s.path(c))
+	if err != nil {
+		return nil, fmt.Errorf("--seal-key: %w", err)
+	}
+	pub := key.Public().(ed25519.PublicKey)
+	if created {
+		log.Info("a new seal key was created: keep it safe, and give auditors its public key", "file", s.path(c), "public_key", audit.PublicKeyText(pub))
+	}
+	return key, nil
+}
+
+const auditUsage = `Usage:
+  ledger audit pubkey [--data DIR | --seal-key FILE]
+  ledger audit verify [--data DIR | --nats-url URL] [--pubkey KEY]
+  ledger audit verify --file export.jsonl --pubkey KEY [--partial]
+  ledger audit check-proof FILE --pubkey KEY
+  ledger audit export [--url URL --token T] [--county C] [--from DATE] [--to DATE] [--format jsonl|csv]
+
+KEY is the base64 public key (as "ledger audit pubkey" prints it), or a file holding it.
+verify exits with status 1 when it finds a problem.
+`
+
+func auditCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, auditUsage)
+		return errors.New("audit: a subcommand is required")
+	}
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() { fmt.Fprint(stderr, auditUsage, "\nFlags:\n"); fs.PrintDefaults() }
+	var (
+		c              connFlags
+		sf             sealFlags
+		cf             clientFlags
+		pubkey, file   string
+		partial        bool
+		county, format string
+		from, to       string
+	)
+	switch args[0] {
+	case "pubkey":
+		c.register(fs, getenv)
+		sf.register(fs)
+	case "verify":
+		c.register(fs, getenv)
+		sf.register(fs)
+		fs.StringVar(&pubkey, "pubkey", "", "the ledger's public key (default: from the seal key)")
+		fs.StringVar(&file, "file", "", "verify a JSON Lines export instead of the stream")
+		fs.BoolVar(&partial, "partial", false, "the export is of one county or a time range: check chains, not seals")
+	case "check-proof":
+		fs.StringVar(&pubkey, "pubkey", "", "the ledger's public key")
+	case "export":
+		cf.register(fs, getenv)
+		fs.StringVar(&county, "county", "", "only this county's events (seals are then left out)")
+		fs.StringVar(&from, "from", "", "events recorded on or after this date, YYYY-MM-DD")
+		fs.StringVar(&to, "to", "", "events recorded on or before this date, YYYY-MM-DD")
+		fs.StringVar(&format, "format", "jsonl", "jsonl or csv")
+	default:
+		fmt.Fprint(stderr, auditUsage)
+		return fmt.Errorf("audit: unknown subcommand %q", args[0])
+	}
+	// Flags may come before or after the one argument (check-proof's FILE).
+	rest, positional := args[1:], []string(nil)
+	for {
+		if err := fs.Parse(rest); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil
+			}
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+	}
+	if args[0] != "check-proof" && len(positional) > 0 {
+		return fmt.Errorf("audit %s: unexpected argument %q", args[0], positional[0])
+	}
+	switch args[0] {
+	case "pubkey":
+		key, _, err := audit.LoadOrCreateKey(sf.path(c))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, audit.PublicKeyText(key.Public().(ed25519.PublicKey)))
+		return nil
+	case "verify":
+		return auditVerify(ctx, c, sf, pubkey, file, partial, stdout, stderr)
+	case "check-proof":
+		if len(positional) != 1 || pubkey == "" {
+			return errors.New("check-proof: a proof FILE and --pubkey KEY are required")
+		}
+		return checkProof(positional[0], pubkey, stdout)
+	}
+	q := url.Values{"format": {format}}
+	for k, v := range map[string]string{"county": county, "from": from, "to": to} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	res, err := cf.get(ctx, "/api/v1/audit/export", q)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	_, err = io.Copy(stdout, res.Body)
+	return err
+}
+
+func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file string, partial bool, stdout, stderr io.Writer) error {
+	var pub ed25519.PublicKey
+	var err error
+	if pubkey != "" {
+		if pub, err = audit.ParsePublicKey(pubkey); err != nil {
+			return err
+		}
+	} else if file != "" {
+		return errors.New("verify --file: --pubkey is required: an export proves nothing without the key it is checked against")
+	} else {
+		key, _, err := audit.LoadOrCreateKey(sf.path(c))
+		if err != nil {
+			return fmt.Errorf("the public key: give --pubkey, or --seal-key: %w", err)
+		}
+		pub = key.Public().(ed25519.PublicKey)
+	}
+	v := audit.NewVerifier(pub)
+	if partial {
+		v.Partial()
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if file != "" {
+		f, err := os.Open(file)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 1<<20), 16<<20)
+		for line := 1; sc.Scan(); line++ {
+			var rec audit.Record
+			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+				return fmt.Errorf("%s line %d: %w", file, line, err)
+			}
+			v.Add(rec)
+		}
+		if err := sc.Err(); err != nil {
+			return err
+		}
+	} else {
+		if err := c.validate(); err != nil {
+			return err
+		}
+		store, _, closeStore, err := openStore(ctx, c, log)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		target, err := store.LastSequence(ctx)
+		if err != nil {
+			return err
+		}
+		progress, finish := progressReporter(stderr, target, log)
+		if err := store.Records(ctx, func(r audit.Record) error {
+			v.Add(r)
+			progress(r.Sequence, target)
+			return nil
+		}); err != nil {
+			return err
+		}
+		finish()
+	}
+	rep := v.Finish()
+	fmt.Fprintf(stdout, "%d events in %d commitment histories, %d seals (key %s), %d events after the last seal\n", rep.Events, rep.Chains, rep.Seals, rep.KeyID, rep.Unsealed)
+	for _, p := range rep.Problems {
+		fmt.Fprintln(stdout, "PROBLEM", p)
+	}
+	if !rep.OK() {
+		return fmt.Errorf("verification found %d problems", len(rep.Problems))
+	}
+	fmt.Fprintln(stdout, "ok: every event matches its hash and its history, and every seal matches the events it covers and is signed by the key")
+	return nil
+}
+
+func checkProof(file, pubkey string, stdout io.Writer) error {
+	pub, err := audit.ParsePublicKey(pubkey)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	var p struct {
+		api.InclusionProof
+		Event json.RawMessage `json:"event"`
+	}
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	if err := audit.CheckInclusion(p.Event, p.LeafIndex, p.TreeSize, p.AuditPath, p.Seal, pub); err != nil {
+		return fmt.Errorf("the proof does not hold: %w", err)
+	}
+	var e struct {
+		ID           string `json:"id"`
+		Type         string `json:"type"`
+		CommitmentID string `json:"commitment_id"`
+	}
+	_ = json.Unmarshal(p.Event, &e)
+	fmt.Fprintf(stdout, "ok: event %s (%s of commitment %s) is event %d of the %d the ledger sealed at sequence %d, signed by key %s\n",
+		e.ID, e.Type, e.CommitmentID, p.LeafIndex+1, p.TreeSize, p.Seal.Sequence, p.Seal.KeyID)
+	return nil
+}
