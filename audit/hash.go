@@ -13,22 +13,25 @@ import (
 // object without its "hash" and "sequence" members, canonicalized with
 // RFC 8785, hashed with SHA-256, written in lowercase hex.
 func EventHash(stored []byte) (string, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(stored, &m); err != nil {
-		return "", fmt.Errorf("event hash: %w", err)
-	}
-	delete(m, "hash")
-	delete(m, "sequence")
-	b, err := json.Marshal(m)
+	h, _, err := hashAndFields(stored)
+	return h, err
+}
+
+// hashedMembers are left out of the hashed form.
+var hashedMembers = []string{"hash", "sequence"}
+
+// eventFields are what verification reads of each event, taken in the same pass.
+var eventFields = []string{"id", "type", "commitment_id", "prev_hash", "hash"}
+
+// hashAndFields computes an event's hash and reads its eventFields.
+func hashAndFields(stored []byte) (string, [5]string, error) {
+	var f [5]string
+	c, err := canonicalTop(stored, hashedMembers, eventFields, f[:])
 	if err != nil {
-		return "", err
-	}
-	c, err := Canonical(b)
-	if err != nil {
-		return "", err
+		return "", f, fmt.Errorf("event hash: %w", err)
 	}
 	sum := sha256.Sum256(c)
-	return hex.EncodeToString(sum[:]), nil
+	return hex.EncodeToString(sum[:]), f, nil
 }
 
 // SealEvent sets ev.Hash from the event as it will be stored.

@@ -1,11 +1,10 @@
 package audit
 
 import (
-	"bytes"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -16,74 +15,320 @@ import (
 // JSON text: no insignificant whitespace, object members sorted by the
 // UTF-16 code units of their names, strings with the minimal escapes, and
 // numbers as ECMAScript writes them.
+//
+// It parses the text once and writes the canonical form as it goes, without
+// building a tree of values: verification canonicalizes every event.
 func Canonical(doc []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(doc))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return nil, fmt.Errorf("canonical: %w", err)
-	}
-	if dec.More() {
-		return nil, fmt.Errorf("canonical: more than one JSON value")
-	}
-	var b bytes.Buffer
-	if err := writeCanonical(&b, v); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
+	c := canonicalizer{in: doc}
+	out, err := c.document(nil, nil, nil)
+	return out, err
 }
 
-func writeCanonical(b *bytes.Buffer, v any) error {
-	switch x := v.(type) {
-	case nil:
-		b.WriteString("null")
-	case bool:
-		b.WriteString(strconv.FormatBool(x))
-	case string:
-		writeString(b, x)
-	case json.Number:
-		s, err := formatNumber(string(x))
-		if err != nil {
-			return err
+// canonicalTop canonicalizes a JSON object leaving out the top-level
+// members named in skip, and returns the top-level string members named in
+// want (their decoded values, in want's order).
+func canonicalTop(doc []byte, skip []string, want []string, got []string) ([]byte, error) {
+	c := canonicalizer{in: doc}
+	return c.document(skip, want, got)
+}
+
+var errSyntax = errors.New("canonical: not valid JSON")
+
+type canonicalizer struct {
+	in  []byte
+	pos int
+}
+
+func (c *canonicalizer) document(skip, want, got []string) ([]byte, error) {
+	c.space()
+	var out []byte
+	var err error
+	if skip != nil || want != nil {
+		if c.pos >= len(c.in) || c.in[c.pos] != '{' {
+			return nil, fmt.Errorf("canonical: an object is required: %w", errSyntax)
 		}
-		b.WriteString(s)
-	case []any:
-		b.WriteByte('[')
-		for i, e := range x {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := writeCanonical(b, e); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Slice(keys, func(i, j int) bool { return lessUTF16(keys[i], keys[j]) })
-		b.WriteByte('{')
-		for i, k := range keys {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			if err := writeCanonical(b, x[k]); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	default:
-		return fmt.Errorf("canonical: unexpected %T", v)
+		out, err = c.object(make([]byte, 0, len(c.in)), skip, want, got)
+	} else {
+		out, err = c.value(make([]byte, 0, len(c.in)))
 	}
-	return nil
+	if err != nil {
+		return nil, err
+	}
+	c.space()
+	if c.pos != len(c.in) {
+		return nil, fmt.Errorf("canonical: more than one JSON value: %w", errSyntax)
+	}
+	return out, nil
+}
+
+func (c *canonicalizer) space() {
+	for c.pos < len(c.in) {
+		switch c.in[c.pos] {
+		case ' ', '\t', '\n', '\r':
+			c.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (c *canonicalizer) value(out []byte) ([]byte, error) {
+	c.space()
+	if c.pos >= len(c.in) {
+		return nil, errSyntax
+	}
+	switch b := c.in[c.pos]; {
+	case b == '{':
+		return c.object(out, nil, nil, nil)
+	case b == '[':
+		return c.array(out)
+	case b == '"':
+		s, err := c.str()
+		if err != nil {
+			return nil, err
+		}
+		return appendString(out, s), nil
+	case b == 't':
+		return c.literal(out, "true")
+	case b == 'f':
+		return c.literal(out, "false")
+	case b == 'n':
+		return c.literal(out, "null")
+	case b == '-' || (b >= '0' && b <= '9'):
+		return c.number(out)
+	}
+	return nil, errSyntax
+}
+
+func (c *canonicalizer) literal(out []byte, lit string) ([]byte, error) {
+	if !strings.HasPrefix(string(c.in[c.pos:min(len(c.in), c.pos+len(lit))]), lit) {
+		return nil, errSyntax
+	}
+	c.pos += len(lit)
+	return append(out, lit...), nil
+}
+
+func (c *canonicalizer) number(out []byte) ([]byte, error) {
+	start := c.pos
+	for c.pos < len(c.in) && strings.IndexByte("+-0123456789.eE", c.in[c.pos]) >= 0 {
+		c.pos++
+	}
+	text := string(c.in[start:c.pos])
+	// Most numbers are small integers, written the same way in every form.
+	if len(text) <= 15 && text != "-0" && (text == "0" || (text[0] != '0' && !strings.ContainsAny(text, ".eE+") && !strings.HasPrefix(text, "-0"))) {
+		return append(out, text...), nil
+	}
+	s, err := formatNumber(text)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, s...), nil
+}
+
+func (c *canonicalizer) array(out []byte) ([]byte, error) {
+	c.pos++ // [
+	out = append(out, '[')
+	c.space()
+	if c.pos < len(c.in) && c.in[c.pos] == ']' {
+		c.pos++
+		return append(out, ']'), nil
+	}
+	for {
+		var err error
+		if out, err = c.value(out); err != nil {
+			return nil, err
+		}
+		c.space()
+		if c.pos >= len(c.in) {
+			return nil, errSyntax
+		}
+		switch c.in[c.pos] {
+		case ',':
+			c.pos++
+			out = append(out, ',')
+		case ']':
+			c.pos++
+			return append(out, ']'), nil
+		default:
+			return nil, errSyntax
+		}
+	}
+}
+
+type member struct {
+	key        string
+	start, end int // the member's canonical bytes in the scratch buffer
+}
+
+func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, error) {
+	c.pos++ // {
+	var members []member
+	var scratch []byte
+	c.space()
+	if c.pos < len(c.in) && c.in[c.pos] == '}' {
+		c.pos++
+		return append(out, '{', '}'), nil
+	}
+	for {
+		c.space()
+		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
+			return nil, errSyntax
+		}
+		key, err := c.str()
+		if err != nil {
+			return nil, err
+		}
+		c.space()
+		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
+			return nil, errSyntax
+		}
+		c.pos++
+		c.space()
+		if i := slices.Index(want, key); i >= 0 && c.pos < len(c.in) && c.in[c.pos] == '"' {
+			save := c.pos
+			if got[i], err = c.str(); err != nil {
+				return nil, err
+			}
+			c.pos = save
+		}
+		start := len(scratch)
+		scratch = appendString(scratch, key)
+		scratch = append(scratch, ':')
+		if scratch, err = c.value(scratch); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(skip, key) {
+			members = append(members, member{key: key, start: start, end: len(scratch)})
+		}
+		c.space()
+		if c.pos >= len(c.in) {
+			return nil, errSyntax
+		}
+		if c.in[c.pos] == ',' {
+			c.pos++
+			continue
+		}
+		if c.in[c.pos] != '}' {
+			return nil, errSyntax
+		}
+		c.pos++
+		break
+	}
+	slices.SortFunc(members, func(a, b member) int {
+		if lessUTF16(a.key, b.key) {
+			return -1
+		}
+		if a.key == b.key {
+			return 0
+		}
+		return 1
+	})
+	out = append(out, '{')
+	for i, m := range members {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		out = append(out, scratch[m.start:m.end]...)
+	}
+	return append(out, '}'), nil
+}
+
+// str reads a JSON string and returns its value.
+func (c *canonicalizer) str() (string, error) {
+	c.pos++ // "
+	start := c.pos
+	// Fast path: no escapes.
+	for c.pos < len(c.in) {
+		b := c.in[c.pos]
+		if b == '"' {
+			s := c.in[start:c.pos]
+			c.pos++
+			if !utf8.Valid(s) {
+				return strings.ToValidUTF8(string(s), "\ufffd"), nil
+			}
+			return string(s), nil
+		}
+		if b == '\\' || b < 0x20 {
+			break
+		}
+		c.pos++
+	}
+	c.pos = start
+	var sb strings.Builder
+	for c.pos < len(c.in) {
+		b := c.in[c.pos]
+		switch {
+		case b == '"':
+			c.pos++
+			return sb.String(), nil
+		case b < 0x20:
+			return "", errSyntax
+		case b == '\\':
+			if c.pos+1 >= len(c.in) {
+				return "", errSyntax
+			}
+			e := c.in[c.pos+1]
+			c.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				sb.WriteByte(e)
+			case 'b':
+				sb.WriteByte('\b')
+			case 'f':
+				sb.WriteByte('\f')
+			case 'n':
+				sb.WriteByte('\n')
+			case 'r':
+				sb.WriteByte('\r')
+			case 't':
+				sb.WriteByte('\t')
+			case 'u':
+				r, ok := c.hex4()
+				if !ok {
+					return "", errSyntax
+				}
+				if utf16.IsSurrogate(r) {
+					if c.pos+1 < len(c.in) && c.in[c.pos] == '\\' && c.in[c.pos+1] == 'u' {
+						c.pos += 2
+						r2, ok := c.hex4()
+						if !ok {
+							return "", errSyntax
+						}
+						r = utf16.DecodeRune(r, r2)
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				sb.WriteRune(r)
+			default:
+				return "", errSyntax
+			}
+		default:
+			r, size := utf8.DecodeRune(c.in[c.pos:])
+			sb.WriteRune(r)
+			c.pos += size
+		}
+	}
+	return "", errSyntax
+}
+
+func (c *canonicalizer) hex4() (rune, bool) {
+	if c.pos+4 > len(c.in) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(string(c.in[c.pos:c.pos+4]), 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	c.pos += 4
+	return rune(n), true
 }
 
 // lessUTF16 orders strings by their UTF-16 code units, as RFC 8785 requires.
 func lessUTF16(a, b string) bool {
+	if isASCII(a) && isASCII(b) {
+		return a < b
+	}
 	ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
 	for i := 0; i < len(ua) && i < len(ub); i++ {
 		if ua[i] != ub[i] {
@@ -93,37 +338,51 @@ func lessUTF16(a, b string) bool {
 	return len(ua) < len(ub)
 }
 
-// writeString escapes only what JSON requires: quote, backslash and control
-// characters, with the short forms where they exist.
-func writeString(b *bytes.Buffer, s string) {
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(b, `\u%04x`, r)
-			} else if r == utf8.RuneError {
-				b.WriteString("\ufffd")
-			} else {
-				b.WriteRune(r)
-			}
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
 		}
 	}
-	b.WriteByte('"')
+	return true
+}
+
+// appendString writes a string with only the escapes JSON requires: quote,
+// backslash and control characters, with the short forms where they exist.
+func appendString(out []byte, s string) []byte {
+	out = append(out, '"')
+	for i := 0; i < len(s); {
+		b := s[i]
+		if b >= 0x20 && b != '"' && b != '\\' {
+			j := i
+			for j < len(s) && s[j] >= 0x20 && s[j] != '"' && s[j] != '\\' {
+				j++
+			}
+			out = append(out, s[i:j]...)
+			i = j
+			continue
+		}
+		switch b {
+		case '"':
+			out = append(out, '\\', '"')
+		case '\\':
+			out = append(out, '\\', '\\')
+		case '\b':
+			out = append(out, '\\', 'b')
+		case '\f':
+			out = append(out, '\\', 'f')
+		case '\n':
+			out = append(out, '\\', 'n')
+		case '\r':
+			out = append(out, '\\', 'r')
+		case '\t':
+			out = append(out, '\\', 't')
+		default:
+			out = append(out, fmt.Sprintf(`\u%04x`, b)...)
+		}
+		i++
+	}
+	return append(out, '"')
 }
 
 // formatNumber writes a number as ECMAScript's Number.prototype.toString

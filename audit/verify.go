@@ -125,20 +125,15 @@ func (v *Verifier) Add(r Record) {
 		v.addSeal(r)
 		return
 	}
-	var e struct {
-		ID           string `json:"id"`
-		Type         string `json:"type"`
-		CommitmentID string `json:"commitment_id"`
-		PrevHash     string `json:"prev_hash"`
-		Hash         string `json:"hash"`
-	}
-	if err := json.Unmarshal(r.Data, &e); err != nil || e.Type == "" || e.CommitmentID == "" {
+	got, f, err := hashAndFields(r.Data)
+	e := struct{ ID, Type, CommitmentID, PrevHash, Hash string }{f[0], f[1], f[2], f[3], f[4]}
+	if err != nil || e.Type == "" || e.CommitmentID == "" {
 		v.report.Problems = append(v.report.Problems, Problem{Kind: Unreadable, Sequence: r.Sequence, Detail: "neither an event nor a seal"})
 		return
 	}
 	v.report.Events++
 	ev := eventRef{seq: r.Sequence, id: e.ID, typ: e.Type, hash: e.Hash, commitment: e.CommitmentID, prev: e.PrevHash}
-	if got, err := EventHash(r.Data); err != nil || got != e.Hash {
+	if got != e.Hash {
 		v.report.Problems = append(v.report.Problems, ev.problem(Altered, fmt.Sprintf("its content does not match its hash %s (recomputed %s): it was changed after it was recorded", short(e.Hash), short(got))))
 	}
 	leaf, err := hex.DecodeString(e.Hash)
