@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -35,8 +36,11 @@ func canonicalTop(doc []byte, skip []string, want []string, got []string) ([]byt
 var errSyntax = errors.New("canonical: not valid JSON")
 
 type canonicalizer struct {
-	in  []byte
-	pos int
+	in      []byte
+	pos     int
+	depth   int
+	scratch [][]byte   // per object depth: members' canonical bytes
+	mems    [][]member // per object depth: the members
 }
 
 func (c *canonicalizer) document(skip, want, got []string) ([]byte, error) {
@@ -83,6 +87,11 @@ func (c *canonicalizer) value(out []byte) ([]byte, error) {
 	case b == '[':
 		return c.array(out)
 	case b == '"':
+		if raw, ok := c.plainString(); ok {
+			out = append(out, '"')
+			out = append(out, raw...)
+			return append(out, '"'), nil
+		}
 		s, err := c.str()
 		if err != nil {
 			return nil, err
@@ -156,14 +165,39 @@ func (c *canonicalizer) array(out []byte) ([]byte, error) {
 }
 
 type member struct {
-	key        string
+	key        []byte
 	start, end int // the member's canonical bytes in the scratch buffer
+}
+
+// plainString reads a string that needs no decoding (no escapes, no control
+// characters, valid UTF-8) and returns its bytes, which are also its
+// canonical form; otherwise it reads nothing.
+func (c *canonicalizer) plainString() ([]byte, bool) {
+	for i := c.pos + 1; i < len(c.in); i++ {
+		switch b := c.in[i]; {
+		case b == '"':
+			raw := c.in[c.pos+1 : i]
+			if !utf8.Valid(raw) {
+				return nil, false
+			}
+			c.pos = i + 1
+			return raw, true
+		case b == '\\' || b < 0x20:
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, error) {
 	c.pos++ // {
-	var members []member
-	var scratch []byte
+	d := c.depth
+	c.depth++
+	defer func() { c.depth-- }()
+	for len(c.scratch) <= d {
+		c.scratch, c.mems = append(c.scratch, nil), append(c.mems, nil)
+	}
+	scratch, members := c.scratch[d][:0], c.mems[d][:0]
 	c.space()
 	if c.pos < len(c.in) && c.in[c.pos] == '}' {
 		c.pos++
@@ -174,9 +208,13 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 		if c.pos >= len(c.in) || c.in[c.pos] != '"' {
 			return nil, errSyntax
 		}
-		key, err := c.str()
-		if err != nil {
-			return nil, err
+		key, ok := c.plainString()
+		if !ok {
+			s, err := c.str()
+			if err != nil {
+				return nil, err
+			}
+			key = []byte(s)
 		}
 		c.space()
 		if c.pos >= len(c.in) || c.in[c.pos] != ':' {
@@ -184,20 +222,24 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 		}
 		c.pos++
 		c.space()
-		if i := slices.Index(want, key); i >= 0 && c.pos < len(c.in) && c.in[c.pos] == '"' {
-			save := c.pos
-			if got[i], err = c.str(); err != nil {
-				return nil, err
+		if want != nil {
+			if i := slices.Index(want, string(key)); i >= 0 && c.pos < len(c.in) && c.in[c.pos] == '"' {
+				save := c.pos
+				s, err := c.str()
+				if err != nil {
+					return nil, err
+				}
+				got[i], c.pos = s, save
 			}
-			c.pos = save
 		}
 		start := len(scratch)
-		scratch = appendString(scratch, key)
+		scratch = appendString(scratch, string(key))
 		scratch = append(scratch, ':')
+		var err error
 		if scratch, err = c.value(scratch); err != nil {
 			return nil, err
 		}
-		if !slices.Contains(skip, key) {
+		if skip == nil || !slices.Contains(skip, string(key)) {
 			members = append(members, member{key: key, start: start, end: len(scratch)})
 		}
 		c.space()
@@ -214,15 +256,7 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 		c.pos++
 		break
 	}
-	slices.SortFunc(members, func(a, b member) int {
-		if lessUTF16(a.key, b.key) {
-			return -1
-		}
-		if a.key == b.key {
-			return 0
-		}
-		return 1
-	})
+	slices.SortFunc(members, func(a, b member) int { return compareUTF16(a.key, b.key) })
 	out = append(out, '{')
 	for i, m := range members {
 		if i > 0 {
@@ -230,6 +264,7 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 		}
 		out = append(out, scratch[m.start:m.end]...)
 	}
+	c.scratch[d], c.mems[d] = scratch, members
 	return append(out, '}'), nil
 }
 
@@ -324,23 +359,23 @@ func (c *canonicalizer) hex4() (rune, bool) {
 	return rune(n), true
 }
 
-// lessUTF16 orders strings by their UTF-16 code units, as RFC 8785 requires.
-func lessUTF16(a, b string) bool {
+// compareUTF16 orders names by their UTF-16 code units, as RFC 8785 requires.
+func compareUTF16(a, b []byte) int {
 	if isASCII(a) && isASCII(b) {
-		return a < b
+		return bytes.Compare(a, b)
 	}
-	ua, ub := utf16.Encode([]rune(a)), utf16.Encode([]rune(b))
+	ua, ub := utf16.Encode([]rune(string(a))), utf16.Encode([]rune(string(b)))
 	for i := 0; i < len(ua) && i < len(ub); i++ {
 		if ua[i] != ub[i] {
-			return ua[i] < ub[i]
+			return int(ua[i]) - int(ub[i])
 		}
 	}
-	return len(ua) < len(ub)
+	return len(ua) - len(ub)
 }
 
-func isASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] >= utf8.RuneSelf {
+func isASCII(s []byte) bool {
+	for _, b := range s {
+		if b >= utf8.RuneSelf {
 			return false
 		}
 	}
