@@ -1,7 +1,6 @@
 package audit
 
 import (
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -26,11 +25,11 @@ var eventFields = []string{"id", "type", "commitment_id", "prev_hash", "hash"}
 // hashAndFields computes an event's hash and reads its eventFields.
 func hashAndFields(stored []byte) (string, [5]string, error) {
 	var f [5]string
-	c, err := canonicalTop(stored, hashedMembers, eventFields, f[:])
+	var sum [32]byte
+	err := canonicalTopSum(stored, hashedMembers, eventFields, f[:], &sum)
 	if err != nil {
 		return "", f, fmt.Errorf("event hash: %w", err)
 	}
-	sum := sha256.Sum256(c)
 	return hex.EncodeToString(sum[:]), f, nil
 }
 

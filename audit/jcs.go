@@ -2,12 +2,14 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -25,13 +27,24 @@ func Canonical(doc []byte) ([]byte, error) {
 	return out, err
 }
 
-// canonicalTop canonicalizes a JSON object leaving out the top-level
-// members named in skip, and returns the top-level string members named in
-// want (their decoded values, in want's order).
-func canonicalTop(doc []byte, skip []string, want []string, got []string) ([]byte, error) {
-	c := canonicalizer{in: doc}
-	return c.document(skip, want, got)
+// canonicalTopSum canonicalizes a JSON object leaving out the top-level
+// members named in skip, sets sum to the SHA-256 of that form, and returns
+// in got the top-level string members named in want (decoded, in want's
+// order). Its buffers are reused from one call to the next.
+func canonicalTopSum(doc []byte, skip, want, got []string, sum *[32]byte) error {
+	c := canonicalizers.Get().(*canonicalizer)
+	defer canonicalizers.Put(c)
+	c.in, c.pos, c.depth = doc, 0, 0
+	out, err := c.document(skip, want, got)
+	if err != nil {
+		return err
+	}
+	*sum = sha256.Sum256(out)
+	return nil
 }
+
+// canonicalizers keep their buffers from one event to the next.
+var canonicalizers = sync.Pool{New: func() any { return &canonicalizer{} }}
 
 var errSyntax = errors.New("canonical: not valid JSON")
 
@@ -39,6 +52,7 @@ type canonicalizer struct {
 	in      []byte
 	pos     int
 	depth   int
+	out     []byte     // the canonical form of the last document (reused)
 	scratch [][]byte   // per object depth: members' canonical bytes
 	mems    [][]member // per object depth: the members
 }
@@ -51,7 +65,8 @@ func (c *canonicalizer) document(skip, want, got []string) ([]byte, error) {
 		if c.pos >= len(c.in) || c.in[c.pos] != '{' {
 			return nil, fmt.Errorf("canonical: an object is required: %w", errSyntax)
 		}
-		out, err = c.object(make([]byte, 0, len(c.in)), skip, want, got)
+		out, err = c.object(c.out[:0], skip, want, got)
+		c.out = out
 	} else {
 		out, err = c.value(make([]byte, 0, len(c.in)))
 	}
