@@ -120,7 +120,11 @@ func (s *Server) handleSeals() http.Handler {
 		if !s.auditReady(w) {
 			return
 		}
-		encode(w, http.StatusOK, map[string]any{"seals": s.sealer.Seals()})
+		seals := s.sealer.Seals()
+		if seals == nil {
+			seals = []audit.SealedSeal{}
+		}
+		encode(w, http.StatusOK, map[string]any{"seals": seals})
 	})
 }
 

@@ -123,6 +123,31 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	return ed25519.PublicKey(b), nil
 }
 
+// LoadKey reads an Ed25519 private key (PEM, PKCS #8) from path.
+func LoadKey(path string) (ed25519.PrivateKey, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	return parseKey(path, data)
+}
+
+func parseKey(path string, data []byte) (ed25519.PrivateKey, error) {
+	blk, _ := pem.Decode(data)
+	if blk == nil {
+		return nil, fmt.Errorf("seal key %s: not PEM", path)
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, fmt.Errorf("seal key %s: %w", path, err)
+	}
+	key, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("seal key %s: not Ed25519", path)
+	}
+	return key, nil
+}
+
 // LoadOrCreateKey reads an Ed25519 private key (PEM, PKCS #8) from path,
 // creating one there, readable by its owner only, when there is none.
 func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
@@ -147,17 +172,6 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}
-	blk, _ := pem.Decode(data)
-	if blk == nil {
-		return nil, false, fmt.Errorf("seal key %s: not PEM", path)
-	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
-	if err != nil {
-		return nil, false, fmt.Errorf("seal key %s: %w", path, err)
-	}
-	key, ok := k.(ed25519.PrivateKey)
-	if !ok {
-		return nil, false, fmt.Errorf("seal key %s: not Ed25519", path)
-	}
-	return key, false, nil
+	key, err := parseKey(path, data)
+	return key, false, err
 }

@@ -18,6 +18,8 @@ import (
 // seals appended with optimistic concurrency on the seal subject.
 type SealStore interface {
 	FollowRecords(ctx context.Context, after uint64, fn func(Record) error) error
+	// AppendSeal appends a seal if the stream's last message is at
+	// expectedLast; otherwise it returns an error matching events.ErrConflict.
 	AppendSeal(ctx context.Context, s Seal, expectedLast uint64) (uint64, error)
 	LastSequence(ctx context.Context) (uint64, error)
 }
@@ -170,45 +172,51 @@ func (s *Sealer) Ready() bool {
 func (s *Sealer) SealNow(ctx context.Context) (SealedSeal, error) { return s.seal(ctx, true) }
 
 func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
-	s.mu.RLock()
-	if !s.ready {
-		s.mu.RUnlock()
-		return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)
-	}
-	size, seq := s.tree.Size(), s.lastSeq
-	if size == 0 {
-		s.mu.RUnlock()
-		return SealedSeal{}, errNothingToSeal
-	}
-	head, _ := s.tree.Root(size)
-	var prevAt uint64
-	if n := len(s.seals); n > 0 {
-		prevAt = s.seals[n-1].At
-		if s.seals[n-1].Events == size {
-			last := s.seals[n-1]
+	for attempt := 0; attempt < 20; attempt++ {
+		s.mu.RLock()
+		if !s.ready {
+			s.mu.RUnlock()
+			return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)
+		}
+		size, seq := s.tree.Size(), s.lastSeq
+		head, _ := s.tree.Root(size)
+		if n := len(s.seals); size == 0 || (n > 0 && s.seals[n-1].Events == size) {
+			var last SealedSeal
+			if n > 0 {
+				last = s.seals[n-1]
+			}
 			s.mu.RUnlock()
 			return last, errNothingToSeal
 		}
-	}
-	s.mu.RUnlock()
-	seal := Seal{Type: SealType, Schema: 1, Sequence: seq, Events: size, TreeHead: hex.EncodeToString(head[:]), SealedAt: s.now().UTC()}
-	if err := seal.Sign(s.key); err != nil {
-		return SealedSeal{}, err
-	}
-	at, err := s.store.AppendSeal(ctx, seal, prevAt)
-	if errors.Is(err, events.ErrConflict) {
-		return SealedSeal{}, errNothingToSeal
-	}
-	if err != nil {
-		return SealedSeal{}, fmt.Errorf("seal: %w", err)
-	}
-	if wait {
-		if err := s.waitFor(ctx, at); err != nil {
+		s.mu.RUnlock()
+		seal := Seal{Type: SealType, Schema: 1, Sequence: seq, Events: size, TreeHead: hex.EncodeToString(head[:]), SealedAt: s.now().UTC()}
+		if err := seal.Sign(s.key); err != nil {
 			return SealedSeal{}, err
 		}
+		at, err := s.store.AppendSeal(ctx, seal, seq)
+		if errors.Is(err, events.ErrConflict) && wait {
+			// Events (or another instance's seal) came meanwhile: read them and seal again.
+			last, err := s.store.LastSequence(ctx)
+			if err != nil {
+				return SealedSeal{}, err
+			}
+			if err := s.waitFor(ctx, last); err != nil {
+				return SealedSeal{}, err
+			}
+			continue
+		}
+		if err != nil {
+			return SealedSeal{}, fmt.Errorf("seal: %w", err)
+		}
+		if wait {
+			if err := s.waitFor(ctx, at); err != nil {
+				return SealedSeal{}, err
+			}
+		}
+		s.log.Info("sealed", "sequence", seq, "events", size, "tree_head", seal.TreeHead[:16])
+		return SealedSeal{Seal: seal, At: at}, nil
 	}
-	s.log.Info("sealed", "sequence", seq, "events", size, "tree_head", seal.TreeHead[:16])
-	return SealedSeal{Seal: seal, At: at}, nil
+	return SealedSeal{}, fmt.Errorf("seal: the stream kept moving: %w", events.ErrConflict)
 }
 
 func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {

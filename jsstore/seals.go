@@ -21,7 +21,10 @@ func (s *Store) sealSubject() string { return s.cfg.Subject + ".seal" }
 
 func (s *Store) isSeal(subject string) bool { return subject == s.sealSubject() }
 
-// AppendSeal appends a seal if the last seal stored is at expectedLast.
+// AppendSeal appends a seal if the stream's last message is at
+// expectedLast: the seal then stands right after the events it covers, and
+// neither an event written meanwhile nor another instance's seal can slip
+// between them.
 func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast uint64) (uint64, error) {
 	body, err := json.Marshal(seal)
 	if err != nil {
@@ -29,7 +32,7 @@ func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast ui
 	}
 	msg := &nats.Msg{Subject: s.sealSubject(), Data: body, Header: nats.Header{}}
 	msg.Header.Set("Ledger-Event-Type", audit.SealType)
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedLast))
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expectedLast))
 	if err != nil {
 		if isWrongLastSeq(err) {
 			return 0, &events.ConflictError{CommitmentID: "seal", Expected: expectedLast, Err: err}

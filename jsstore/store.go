@@ -85,6 +85,29 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	return &Store{js: js, stream: st, cfg: cfg}, nil
 }
 
+// Attach opens an existing stream without creating or changing anything:
+// for readers, such as an auditor whose NATS user may only read.
+func Attach(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	if cfg.Stream == "" {
+		cfg.Stream = DefaultStream
+	}
+	if cfg.Subject == "" {
+		cfg.Subject = DefaultSubject
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("jetstream: %w", err)
+	}
+	st, err := js.Stream(ctx, cfg.Stream)
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: %w", cfg.Stream, err)
+	}
+	return &Store{js: js, stream: st, cfg: cfg}, nil
+}
+
 // Subject is the subject of one commitment's events.
 func (s *Store) Subject(county, commitmentID string) string {
 	return s.cfg.Subject + "." + county + "." + commitmentID

@@ -13,10 +13,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"time"
 
 	"promiseledger/api"
 	"promiseledger/audit"
+	"promiseledger/jsstore"
 )
 
 // sealFlags say where the seal key is and how often to seal.
@@ -55,6 +58,7 @@ func (s sealFlags) key(c connFlags, log *slog.Logger) (ed25519.PrivateKey, error
 const auditUsage = `Usage:
   ledger audit pubkey [--data DIR | --seal-key FILE]
   ledger audit verify [--data DIR | --nats-url URL] [--pubkey KEY]
+      (--nats-url may carry the read-only auditor's credentials: nats://auditor:PASSWORD@host:4222)
   ledger audit verify --file export.jsonl --pubkey KEY [--partial]
   ledger audit check-proof FILE --pubkey KEY
   ledger audit export [--url URL --token T] [--county C] [--from DATE] [--to DATE] [--format jsonl|csv]
@@ -121,7 +125,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	switch args[0] {
 	case "pubkey":
-		key, _, err := audit.LoadOrCreateKey(sf.path(c))
+		key, err := audit.LoadKey(sf.path(c))
 		if err != nil {
 			return err
 		}
@@ -160,7 +164,7 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 	} else if file != "" {
 		return errors.New("verify --file: --pubkey is required: an export proves nothing without the key it is checked against")
 	} else {
-		key, _, err := audit.LoadOrCreateKey(sf.path(c))
+		key, err := audit.LoadKey(sf.path(c))
 		if err != nil {
 			return fmt.Errorf("the public key: give --pubkey, or --seal-key: %w", err)
 		}
@@ -170,6 +174,8 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 	if partial {
 		v.Partial()
 	}
+	defer debug.SetGCPercent(debug.SetGCPercent(audit.VerifyGC))
+	add, wait := v.Concurrent(runtime.NumCPU())
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if file != "" {
 		f, err := os.Open(file)
@@ -184,7 +190,7 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 				return fmt.Errorf("%s line %d: %w", file, line, err)
 			}
-			v.Add(rec)
+			add(rec)
 		}
 		if err := sc.Err(); err != nil {
 			return err
@@ -193,18 +199,22 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 		if err := c.validate(); err != nil {
 			return err
 		}
-		store, _, closeStore, err := openStore(ctx, c, log)
+		nc, closeNATS, err := connect(c, log)
 		if err != nil {
 			return err
 		}
-		defer closeStore()
+		defer closeNATS()
+		store, err := jsstore.Attach(ctx, nc, jsstore.Config{Logger: log})
+		if err != nil {
+			return err
+		}
 		target, err := store.LastSequence(ctx)
 		if err != nil {
 			return err
 		}
 		progress, finish := progressReporter(stderr, target, log)
 		if err := store.Records(ctx, func(r audit.Record) error {
-			v.Add(r)
+			add(r)
 			progress(r.Sequence, target)
 			return nil
 		}); err != nil {
@@ -212,6 +222,7 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 		}
 		finish()
 	}
+	wait()
 	rep := v.Finish()
 	fmt.Fprintf(stdout, "%d events in %d commitment histories, %d seals (key %s), %d events after the last seal\n", rep.Events, rep.Chains, rep.Seals, rep.KeyID, rep.Unsealed)
 	for _, p := range rep.Problems {
