@@ -39,15 +39,7 @@ type Config struct {
 	Logger   *slog.Logger
 }
 
-// Store is the JetStream implementation of [events.Store].
-type Store struct {
-	js     jetstream.JetStream
-	stream jetstream.Stream
-	cfg    Config
-}
-
-// Open creates or updates the stream and returns the store.
-func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+func (cfg *Config) defaults() {
 	if cfg.Stream == "" {
 		cfg.Stream = DefaultStream
 	}
@@ -57,6 +49,18 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+}
+
+// Store is the JetStream implementation of [events.Store].
+type Store struct {
+	js     jetstream.JetStream
+	stream jetstream.Stream
+	cfg    Config
+}
+
+// Open creates or updates the stream and returns the store.
+func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
+	cfg.defaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
@@ -88,15 +92,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 // Attach opens an existing stream without creating or changing anything:
 // for readers, such as an auditor whose NATS user may only read.
 func Attach(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
-	if cfg.Stream == "" {
-		cfg.Stream = DefaultStream
-	}
-	if cfg.Subject == "" {
-		cfg.Subject = DefaultSubject
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.defaults()
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("jetstream: %w", err)
