@@ -100,7 +100,9 @@ const (
 // Alert is one message of the alerts stream: an alert raised, or resolved.
 // Receivers de-duplicate by ID and State.
 type Alert struct {
-	ID           string          `json:"id"`
+	ID           string          `json:"id"`         // Key, or Key-r<n> when raised for the n-th time
+	Key          string          `json:"key"`        // what it is about: rule, commitment, and the date, order or dispute
+	Generation   int             `json:"generation"` // 1 for the first raise of the key, 2 when it becomes true again, …
 	State        State           `json:"state"`
 	Rule         Rule            `json:"rule"`
 	Audience     []string        `json:"audience"`
@@ -125,16 +127,16 @@ type Alert struct {
 
 // condition is an alert whose rule holds for a commitment on a date.
 type condition struct {
-	id        string
+	key       string
 	rule      Rule
 	deadline  *events.Date
 	orderID   string
 	disputeID string
 }
 
-// ID is an alert's id: rule, commitment and the date or record it is about.
-// It is a valid subject token.
-func ID(rule Rule, commitmentID, about string) string {
+// Key names what an alert is about: rule, commitment and the date or record
+// it is about. It is a valid subject token, and the id of its first raise.
+func Key(rule Rule, commitmentID, about string) string {
 	return string(rule) + "-" + commitmentID + "-" + strings.NewReplacer(".", "", "*", "", ">", "").Replace(about)
 }
 
@@ -148,26 +150,34 @@ func conditions(c *events.Commitment, today events.Date, cfg Config) []condition
 	if open {
 		switch days := c.DaysOverdue(today); {
 		case days == 0 && c.Due.DaysSince(today) <= cfg.DueSoonDays:
-			out = append(out, condition{id: ID(DueSoon, c.ID, dateKey(c.Due)), rule: DueSoon})
+			out = append(out, condition{key: Key(DueSoon, c.ID, dateKey(c.Due)), rule: DueSoon})
 		case days > 0:
-			out = append(out, condition{id: ID(Overdue, c.ID, dateKey(c.Due)), rule: Overdue})
+			out = append(out, condition{key: Key(Overdue, c.ID, dateKey(c.Due)), rule: Overdue})
 			if days > cfg.EscalateDays {
-				out = append(out, condition{id: ID(Escalated, c.ID, "due"+dateKey(c.Due)), rule: Escalated})
+				out = append(out, condition{key: Key(Escalated, c.ID, "due"+dateKey(c.Due)), rule: Escalated})
 			}
 		}
 		for _, o := range c.SupervisionOrders {
 			if today.After(o.Deadline) {
 				d := o.Deadline
-				out = append(out, condition{id: ID(Escalated, c.ID, "order"+o.ID), rule: Escalated, deadline: &d, orderID: o.ID})
+				out = append(out, condition{key: Key(Escalated, c.ID, "order"+o.ID), rule: Escalated, deadline: &d, orderID: o.ID})
 			}
 		}
 	}
 	for _, d := range c.Disputes {
 		if d.State == events.DisputeOpen && today.DaysSince(d.OpenedOn) > cfg.DisputeStaleDays {
-			out = append(out, condition{id: ID(DisputeStale, c.ID, d.ID), rule: DisputeStale, disputeID: d.ID})
+			out = append(out, condition{key: Key(DisputeStale, c.ID, d.ID), rule: DisputeStale, disputeID: d.ID})
 		}
 	}
 	return out
+}
+
+// idFor is the id of the n-th raise of a key.
+func idFor(key string, generation int) string {
+	if generation <= 1 {
+		return key
+	}
+	return fmt.Sprintf("%s-r%d", key, generation)
 }
 
 // reason says why an alert no longer holds.

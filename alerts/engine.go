@@ -110,15 +110,15 @@ func (e *Engine) Evaluate(ctx context.Context, c *events.Commitment) error {
 	conds := conditions(c, today, e.cfg)
 	holds := map[string]bool{}
 	for _, cond := range conds {
-		holds[cond.id] = true
+		holds[cond.key] = true
 	}
 	// Resolutions first, so that a due_soon gives way before the overdue
 	// that follows it is raised.
 	for _, open := range e.view.OpenFor(c.ID) {
-		if holds[open.ID] {
+		if holds[open.Key] {
 			continue
 		}
-		a := e.alert(c, open.Rule, open.ID, today, now)
+		a := e.alert(c, open.Rule, open.Key, open.Generation, today, now)
 		a.State, a.Due, a.Deadline, a.OrderID, a.DisputeID = Resolved, open.Due, open.Deadline, open.OrderID, open.DisputeID
 		a.Reason = reason(open, c)
 		if err := e.append(ctx, a, open.Sequence); err != nil {
@@ -126,22 +126,26 @@ func (e *Engine) Evaluate(ctx context.Context, c *events.Commitment) error {
 		}
 	}
 	for _, cond := range conds {
-		if _, seen := e.view.Last(cond.id); seen {
-			continue // raised before: open, or resolved for good
+		gen, expected := 1, uint64(0)
+		if last, seen := e.view.LastOf(cond.key); seen {
+			if last.State == Raised {
+				continue // open already
+			}
+			gen, expected = last.Generation+1, last.Sequence // true again after it was resolved
 		}
-		a := e.alert(c, cond.rule, cond.id, today, now)
+		a := e.alert(c, cond.rule, cond.key, gen, today, now)
 		a.Deadline, a.OrderID, a.DisputeID = cond.deadline, cond.orderID, cond.disputeID
-		if err := e.append(ctx, a, 0); err != nil {
+		if err := e.append(ctx, a, expected); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func (e *Engine) alert(c *events.Commitment, rule Rule, id string, today events.Date, now time.Time) Alert {
+func (e *Engine) alert(c *events.Commitment, rule Rule, key string, generation int, today events.Date, now time.Time) Alert {
 	county, _ := e.juris.County(c.County)
 	return Alert{
-		ID: id, State: Raised, Rule: rule, Audience: rule.Audience(),
+		ID: idFor(key, generation), Key: key, Generation: generation, State: Raised, Rule: rule, Audience: rule.Audience(),
 		CommitmentID: c.ID, County: c.County, CountyName: county.Name, Department: c.Department,
 		Project: c.Project, Investor: c.Investor, Kind: c.Kind, Due: c.Due,
 		DaysOverdue: c.DaysOverdue(today), Outstanding: c.Outstanding(), On: today, At: now,

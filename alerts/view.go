@@ -23,7 +23,8 @@ type Store interface {
 type View struct {
 	mu      sync.RWMutex
 	log     []Alert          // every message, in order
-	last    map[string]Alert // the latest message of each alert
+	last    map[string]Alert // the latest message of each alert, by id
+	byKey   map[string]Alert // the latest message about each key
 	open    map[string]map[string]Alert
 	applied uint64
 	changed chan struct{}
@@ -32,7 +33,7 @@ type View struct {
 
 // NewView returns an empty view.
 func NewView() *View {
-	return &View{last: map[string]Alert{}, open: map[string]map[string]Alert{}, changed: make(chan struct{})}
+	return &View{last: map[string]Alert{}, byKey: map[string]Alert{}, open: map[string]map[string]Alert{}, changed: make(chan struct{})}
 }
 
 // Run catches up with the store, marks the view ready and keeps following.
@@ -75,8 +76,12 @@ func (v *View) Apply(a Alert) {
 	}
 	v.applied = a.Sequence
 	if a.ID != "" {
+		if a.Key == "" {
+			a.Key, a.Generation = a.ID, 1
+		}
 		v.log = append(v.log, a)
 		v.last[a.ID] = a
+		v.byKey[a.Key] = a
 		byC := v.open[a.CommitmentID]
 		if a.State == Raised {
 			if byC == nil {
@@ -116,11 +121,11 @@ func (v *View) WaitFor(ctx context.Context, seq uint64) error {
 	}
 }
 
-// Last returns the latest message of an alert, if it was ever raised.
-func (v *View) Last(id string) (Alert, bool) {
+// LastOf returns the latest message about a key, if it was ever raised.
+func (v *View) LastOf(key string) (Alert, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	a, ok := v.last[id]
+	a, ok := v.byKey[key]
 	return a, ok
 }
 

@@ -392,3 +392,29 @@ func TestAlerts_OverdueBulletin(t *testing.T) {
 		}
 	}
 }
+
+// TestAlerts_RaisedAgainWhenTrueAgain: a promise fulfilled, then the
+// fulfilment reversed, is overdue again, and is alerted again, under a new id.
+func TestAlerts_RaisedAgainWhenTrueAgain(t *testing.T) {
+	h := newHarness(t)
+	h.day("2026-01-01")
+	c := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "fee", "10", "CNY", "2025-01-01", "2025-12-01")).str("id")
+	h.evaluate()
+	f := h.must(201, "POST", "/api/v1/commitments/"+c+"/fulfillments", fulfilment("10", "CNY", "2025-12-20"))
+	waitFor(t, func() bool { return len(trail(h.messages(), c)) == 2 })
+	h.must(201, "POST", "/api/v1/commitments/"+c+"/reversals", map[string]any{"fulfillment_id": f.body["fulfillments"].([]any)[0].(map[string]any)["id"], "reason": "银行退票"})
+	waitFor(t, func() bool { return len(trail(h.messages(), c)) == 3 })
+	h.evaluate()
+	msgs := h.messages()
+	noDuplicates(t, msgs)
+	if got := trail(msgs, c); fmt.Sprint(got) != "[overdue raised overdue resolved overdue raised]" {
+		t.Fatalf("%v", got)
+	}
+	if msgs[0].Key != msgs[2].Key || msgs[0].ID == msgs[2].ID || msgs[2].Generation != 2 {
+		t.Fatalf("the second raise: key %s id %s generation %d", msgs[2].Key, msgs[2].ID, msgs[2].Generation)
+	}
+	open := h.must(200, "GET", "/api/v1/alerts?state=open", nil).body["alerts"].([]any)
+	if len(open) != 1 || open[0].(map[string]any)["id"] != msgs[2].ID {
+		t.Fatalf("open alerts: %v", open)
+	}
+}

@@ -17,7 +17,7 @@ import (
 
 var _ alerts.Store = (*AlertStore)(nil)
 
-// The alerts stream: alerts.<county>.<rule>.<alert-id>, so that one
+// The alerts stream: alerts.<county>.<rule>.<alert-key>, so that one
 // county's, or one rule's, alerts are one subject filter away.
 const (
 	AlertStream  = "ALERTS"
@@ -51,7 +51,7 @@ func (s *Store) OpenAlerts(ctx context.Context) (*AlertStore, error) {
 
 // Subject is the subject of one alert.
 func alertSubject(a alerts.Alert) string {
-	return AlertSubject + "." + a.County + "." + string(a.Rule) + "." + a.ID
+	return AlertSubject + "." + a.County + "." + string(a.Rule) + "." + a.Key
 }
 
 // Append stores an alert message with optimistic concurrency on its subject.

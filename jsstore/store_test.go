@@ -371,11 +371,11 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := as.Append(ctx, alerts.Alert{ID: alerts.ID(alerts.Overdue, c, "20260101"), State: alerts.Raised, Rule: alerts.Overdue, CommitmentID: c, County: "532301"}, 0); err != nil {
+	if _, err := as.Append(ctx, alerts.Alert{ID: alerts.Key(alerts.Overdue, c, "20260101"), Key: alerts.Key(alerts.Overdue, c, "20260101"), State: alerts.Raised, Rule: alerts.Overdue, CommitmentID: c, County: "532301"}, 0); err != nil {
 		t.Fatal(err)
 	}
 	msg, err := sub.NextMsg(5 * time.Second)
-	if err != nil || msg.Subject != "alerts.532301.overdue."+alerts.ID(alerts.Overdue, c, "20260101") {
+	if err != nil || msg.Subject != "alerts.532301.overdue."+alerts.Key(alerts.Overdue, c, "20260101") {
 		t.Fatalf("the auditor's subscription: %v %v", msg, err)
 	}
 	if err := nc.Publish("alerts.532301.overdue.forged", []byte("{}")); err != nil {
