@@ -100,6 +100,8 @@ func (s *Server) handleAlertStream() http.Handler {
 			select {
 			case <-r.Context().Done():
 				return
+			case <-s.closing:
+				return
 			case <-more:
 			case <-beat.C:
 				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {

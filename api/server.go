@@ -3,6 +3,7 @@ package api
 import (
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"promiseledger/access"
@@ -43,7 +44,13 @@ type Server struct {
 	limits   *limiter
 	failures *failures
 	handler  http.Handler
+	closing  chan struct{} // closed by Close: long-lived answers end
+	close    sync.Once
 }
+
+// Close ends the long-lived answers (event streams), so that the HTTP
+// server's Shutdown, which waits for every request, can finish.
+func (s *Server) Close() { s.close.Do(func() { close(s.closing) }) }
 
 // New returns the API over a ledger.
 func New(l *ledger.Ledger, cfg Config) *Server {
@@ -60,7 +67,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		cfg.Alerts = alerts.NewView()
 	}
 	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, log: cfg.Log,
-		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay)}
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), closing: make(chan struct{})}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
 	s.routes(mux)

@@ -38,48 +38,50 @@ var kinds = []kindSpec{
 
 var industries = []string{"新能源电池材料", "绿色食品加工", "光伏组件", "中药材精深加工", "装配式建材", "文旅康养"}
 
-// scenario makes one commitment in a given state.
+// scenario makes one commitment in a given state. Its dates are days from
+// the day the demo is first loaded, so the demo shows the same states
+// whenever it is loaded; steps gets at, which turns days into dates.
 type scenario struct {
-	madeOn, due string
-	steps       func(k kindSpec) []events.Command
+	madeOn, due int
+	steps       func(k kindSpec, at func(int) string) []events.Command
 }
 
 var scenarios = []scenario{
 	// open, not yet due
-	{"2026-03-10", "2027-06-30", func(k kindSpec) []events.Command { return nil }},
+	{-262, 215, func(kindSpec, func(int) string) []events.Command { return nil }},
 	// partially fulfilled and overdue
-	{"2024-05-20", "2025-12-31", func(k kindSpec) []events.Command {
-		return []events.Command{fulfil(k, k.partial, "2025-06-30", "第一批兑现凭证")}
+	{-921, -331, func(k kindSpec, at func(int) string) []events.Command {
+		return []events.Command{fulfil(k, k.partial, at(-515), "第一批兑现凭证")}
 	}},
 	// fulfilled on time
-	{"2023-08-01", "2024-12-31", func(k kindSpec) []events.Command {
-		return []events.Command{fulfil(k, k.partial, "2024-03-15", "第一批兑现凭证"), fulfilRest(k, "2024-11-30", "第二批兑现凭证")}
+	{-1214, -696, func(k kindSpec, at func(int) string) []events.Command {
+		return []events.Command{fulfil(k, k.partial, at(-987), "第一批兑现凭证"), fulfilRest(k, at(-727), "第二批兑现凭证")}
 	}},
 	// fulfilled late, after a mistaken entry was reversed
-	{"2023-04-12", "2024-06-30", func(k kindSpec) []events.Command {
+	{-1325, -880, func(k kindSpec, at func(int) string) []events.Command {
 		return []events.Command{
-			fulfil(k, k.partial, "2024-05-10", "误录：重复录入的凭证"),
+			fulfil(k, k.partial, at(-931), "误录：重复录入的凭证"),
 			reverseFirst{reason: "重复录入，予以冲正"},
-			fulfil(k, k.total, "2025-02-28", "全部兑现凭证"),
+			fulfil(k, k.total, at(-637), "全部兑现凭证"),
 		}
 	}},
 	// open, long overdue, under supervision
-	{"2023-01-15", "2024-03-31", func(k kindSpec) []events.Command {
-		return []events.Command{events.OrderSupervision{Deadline: "2028-06-30", Note: "请于期限内兑现并报告进展"}}
+	{-1412, -971, func(k kindSpec, at func(int) string) []events.Command {
+		return []events.Command{events.OrderSupervision{Deadline: at(581), Note: "请于期限内兑现并报告进展"}}
 	}},
 	// waived by agreement
-	{"2024-02-01", "2025-06-30", func(k kindSpec) []events.Command {
+	{-1030, -515, func(k kindSpec, at func(int) string) []events.Command {
 		return []events.Command{events.Waive{Reason: "企业书面放弃该项政策", Approval: "州投促局审批〔演示〕1号"}}
 	}},
 	// cancelled: the investor did not meet its conditions
-	{"2023-10-10", "2025-03-31", func(k kindSpec) []events.Command {
+	{-1144, -606, func(k kindSpec, at func(int) string) []events.Command {
 		return []events.Command{events.Cancel{Reason: "企业未按协议完成投资强度", Approval: "州投促局审批〔演示〕2号"}}
 	}},
 	// extended, partially fulfilled, under an open complaint
-	{"2024-09-01", "2025-09-30", func(k kindSpec) []events.Command {
+	{-817, -423, func(k kindSpec, at func(int) string) []events.Command {
 		return []events.Command{
-			fulfil(k, k.partial, "2025-05-20", "第一批兑现凭证"),
-			events.Amend{Due: "2026-09-30", Reason: "项目规划调整，申请延期", Approval: "州投促局审批〔演示〕3号"},
+			fulfil(k, k.partial, at(-556), "第一批兑现凭证"),
+			events.Amend{Due: at(-58), Reason: "项目规划调整，申请延期", Approval: "州投促局审批〔演示〕3号"},
 			events.OpenDispute{Complainant: "【演示】企业法定代表人", Summary: "延期后仍未兑现剩余部分"},
 		}
 	}},
@@ -128,6 +130,8 @@ const PerCounty = 5
 // appended: 0 when the data set was already there.
 func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
 	added := 0
+	today := l.Today()
+	at := func(days int) string { return today.AddDays(days).String() }
 	for ci, county := range l.Jurisdiction().Counties {
 		for j := 0; j < PerCounty; j++ {
 			n := ci*PerCounty + j
@@ -144,14 +148,14 @@ func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
 				Kind:        string(k.kind),
 				Description: "【演示】" + k.what,
 				Quantity:    &events.QuantityInput{Value: events.Text(k.total), Unit: string(k.unit)},
-				MadeOn:      sc.madeOn,
-				Due:         sc.due,
-				Reference:   fmt.Sprintf("【演示】招商引资协议〔%s〕%d号", sc.madeOn[:4], n+1),
+				MadeOn:      at(sc.madeOn),
+				Due:         at(sc.due),
+				Reference:   fmt.Sprintf("【演示】招商引资协议〔%s〕%d号", at(sc.madeOn)[:4], n+1),
 			}, meta(key))
 			if err != nil {
 				return added, fmt.Errorf("demo commitment %s: %w", key, err)
 			}
-			for i, cmd := range sc.steps(k) {
+			for i, cmd := range sc.steps(k, at) {
 				skey := fmt.Sprintf("%s-step%d", key, i)
 				if _, err := l.Execute(ctx, c.ID, cmd, meta(skey)); err != nil {
 					return added, fmt.Errorf("demo step %s: %w", skey, err)

@@ -238,7 +238,7 @@ func ledgerCmd(t *testing.T, args ...string) (string, error) {
 
 func TestRun_TokenCommands(t *testing.T) {
 	dir := t.TempDir()
-	out, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "county", "--county", "532301", "--name", "楚雄市投资促进局", "--expires", "2030-12-31")
+	out, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "county", "--county", "532301", "--name", "楚雄市投资促进局", "--expires", "2099-12-31")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -142,15 +142,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := alerts.NewEngine(c.alerts, juris, view, alertStore, alertView, time.Now, log)
 	view.OnChange(engine.Changed)
 
-	bg := newTasks(ctx, log)
+	// The background work outlives the signal: on shutdown the HTTP server
+	// drains first, while the projections still answer the writes in flight;
+	// then the tasks stop, the sealer sealing what was written.
+	bg := newTasks(context.WithoutCancel(ctx), log)
 	bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
 	bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
 	bg.Go("sealer", sealer.Run)
-	if err := waitReady(bg.ctx, view.Ready, alertView.Ready); err != nil {
+	if err := waitReady(ctx, view.Ready, alertView.Ready); err != nil {
 		return bg.Stop(err)
 	}
 	if c.demo {
-		n, err := demo.Load(bg.ctx, l)
+		n, err := demo.Load(ctx, l)
 		if err != nil {
 			return bg.Stop(err)
 		}
@@ -185,8 +188,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	})
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
 
-	<-bg.ctx.Done()
+	select {
+	case <-ctx.Done():
+	case <-bg.ctx.Done(): // a task failed
+	}
 	log.Info("shutting down")
+	handler.Close() // ends the event streams, which would hold Shutdown up
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
 	err = srv.Shutdown(sctx)
