@@ -18,29 +18,36 @@ const (
 	AuditorUser = "auditor" // reads the ledger's stream with the standard nats CLI
 )
 
-// AuditorPermissions lets a NATS client look at the ledger's streams —
-// stream info, their messages, consumers of its own to read them — and
-// subscribe to the alert subjects, and nothing more: no publishing on the
-// ledger's subjects, no change to any stream, no access to the token or
-// checkpoint buckets. The same list serves an external cluster's
-// configuration (see the README).
-func AuditorPermissions(streams ...string) *server.Permissions {
-	allow := []string{"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST"}
-	for _, st := range streams {
-		allow = append(allow,
-			"$JS.API.STREAM.INFO."+st,
-			"$JS.API.STREAM.MSG.GET."+st,
-			"$JS.API.DIRECT.GET."+st, "$JS.API.DIRECT.GET."+st+".>",
-			"$JS.API.CONSUMER.CREATE."+st, "$JS.API.CONSUMER.CREATE."+st+".>",
-			"$JS.API.CONSUMER.INFO."+st+".>",
-			"$JS.API.CONSUMER.NAMES."+st, "$JS.API.CONSUMER.LIST."+st,
-			"$JS.API.CONSUMER.MSG.NEXT."+st+".>",
-			"$JS.ACK."+st+".>", "$JS.FC."+st+".>",
-		)
+// AuditorInboxPrefix is the only inbox the auditor may subscribe to: its
+// clients must use it (the nats CLI: --inbox-prefix _INBOX_auditor), so that
+// it can read no one else's replies (the ledger's own reads of its buckets).
+const AuditorInboxPrefix = "_INBOX_auditor"
+
+// AuditorPermissions lets a NATS client read the ledger's stream — stream
+// info, its messages, consumers of its own to read them — and the alerts
+// stream's info and messages, and subscribe to the alert subjects; and
+// nothing more: no publishing on the ledger's subjects, no change to any
+// stream, no consumers on the alerts stream (whose durable consumers deliver
+// webhooks), no access to the token or checkpoint buckets. The same list
+// serves an external cluster's configuration (see the README).
+func AuditorPermissions(ledger, alertStream string) *server.Permissions {
+	allow := []string{
+		"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
+		"$JS.API.STREAM.INFO." + ledger,
+		"$JS.API.STREAM.MSG.GET." + ledger,
+		"$JS.API.DIRECT.GET." + ledger, "$JS.API.DIRECT.GET." + ledger + ".>",
+		"$JS.API.CONSUMER.CREATE." + ledger, "$JS.API.CONSUMER.CREATE." + ledger + ".>",
+		"$JS.API.CONSUMER.INFO." + ledger + ".>",
+		"$JS.API.CONSUMER.NAMES." + ledger, "$JS.API.CONSUMER.LIST." + ledger,
+		"$JS.API.CONSUMER.MSG.NEXT." + ledger + ".>",
+		"$JS.ACK." + ledger + ".>", "$JS.FC." + ledger + ".>",
+		"$JS.API.STREAM.INFO." + alertStream,
+		"$JS.API.STREAM.MSG.GET." + alertStream,
+		"$JS.API.DIRECT.GET." + alertStream, "$JS.API.DIRECT.GET." + alertStream + ".>",
 	}
 	return &server.Permissions{
 		Publish:   &server.SubjectPermission{Allow: allow},
-		Subscribe: &server.SubjectPermission{Allow: []string{"_INBOX.>", AlertSubject + ".>"}},
+		Subscribe: &server.SubjectPermission{Allow: []string{AuditorInboxPrefix + ".>", AlertSubject + ".>"}},
 	}
 }
 

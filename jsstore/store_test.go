@@ -303,7 +303,7 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 
 	var asyncErr error
 	var mu sync.Mutex
-	nc, err := nats.Connect(url, nats.UserInfo(jsstore.AuditorUser, "auditor-secret"),
+	nc, err := nats.Connect(url, nats.UserInfo(jsstore.AuditorUser, "auditor-secret"), nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix),
 		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { mu.Lock(); asyncErr = err; mu.Unlock() }))
 	if err != nil {
 		t.Fatal(err)
@@ -359,6 +359,25 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	}
 	if n := messages(t, st); n != 1 {
 		t.Fatalf("the stream holds %d messages, want 1", n)
+	}
+	// Nor read others' replies, nor take over the alerts' delivery consumers.
+	mu.Lock()
+	asyncErr = nil
+	mu.Unlock()
+	if _, err := nc.SubscribeSync("_INBOX.>"); err != nil {
+		t.Fatal(err)
+	}
+	_ = nc.Flush()
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	if asyncErr == nil || !strings.Contains(strings.ToLower(asyncErr.Error()), "permissions violation") {
+		t.Errorf("subscribing to everyone's inboxes: %v", asyncErr)
+	}
+	mu.Unlock()
+	cctx, ccancel := context.WithTimeout(ctx, time.Second)
+	defer ccancel()
+	if _, err := js.CreateOrUpdateConsumer(cctx, jsstore.AlertStream, jetstream.ConsumerConfig{Durable: "deliver-0123456789abcdef"}); err == nil {
+		t.Error("the auditor made a consumer on the alerts stream")
 	}
 
 	// It can follow the alerts as they are raised, with a plain subscription.
