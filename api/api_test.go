@@ -166,6 +166,11 @@ func TestAPI_Idempotency(t *testing.T) {
 	if r := h.do("POST", "/api/v1/commitments", other, "Idempotency-Key", "make-1"); r.status != 409 || r.errCode() != "idempotency_key_reused" {
 		t.Fatalf("reused key: %d %s", r.status, r.raw)
 	}
+	// Keys belong to who sent them: another office's same key is its own request.
+	if r := h.as("county-532324").do("POST", "/api/v1/commitments", other, "Idempotency-Key", "make-1"); r.status != 201 || r.str("id") == first.str("id") {
+		t.Fatalf("another office's key: %d %s", r.status, r.raw)
+	}
+	n = h.events()
 
 	// A fulfilment retried after later events still answers with its first result.
 	path := "/api/v1/commitments/" + first.str("id") + "/fulfillments"

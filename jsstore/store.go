@@ -125,7 +125,8 @@ func (s *Store) Append(ctx context.Context, ev events.Event, expectedLast uint64
 	}
 	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expectedLast)}
 	if ev.IdempotencyKey != "" {
-		opts = append(opts, jetstream.WithMsgID(MsgID(ev.IdempotencyKey)))
+		// Scoped to the principal, as the ledger's receipts are.
+		opts = append(opts, jetstream.WithMsgID(MsgID(ev.Actor.Name+"\x00"+ev.IdempotencyKey)))
 	}
 	msg := &nats.Msg{Subject: s.Subject(ev.County, ev.CommitmentID), Data: body, Header: nats.Header{}}
 	msg.Header.Set("Ledger-Event-Type", string(ev.Type))

@@ -116,11 +116,15 @@ func (l *Ledger) Execute(ctx context.Context, id string, cmd events.Command, m M
 type decision func(today events.Date) (before *events.Commitment, ev events.Event, err error)
 
 func (l *Ledger) execute(ctx context.Context, m Meta, decide decision) (*events.Commitment, error) {
+	if m.Actor.Name == "" {
+		m.Actor = events.Anonymous
+	}
+	receipt := projections.ReceiptKey(m.Actor.Name, m.IdempotencyKey)
 	wctx, cancel := context.WithTimeout(ctx, waitTimeout)
 	defer cancel()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		if m.IdempotencyKey != "" {
-			if r, ok := l.view.Receipt(m.IdempotencyKey); ok {
+			if r, ok := l.view.Receipt(receipt); ok {
 				return l.replay(ctx, r, m.Digest)
 			}
 		}
@@ -158,7 +162,7 @@ func (l *Ledger) execute(ctx context.Context, m Meta, decide decision) (*events.
 			return nil, err
 		}
 		if res.Duplicate {
-			r, ok := l.view.Receipt(m.IdempotencyKey)
+			r, ok := l.view.Receipt(receipt)
 			if !ok {
 				return nil, fmt.Errorf("idempotency key of sequence %d not in the projection", res.Sequence)
 			}

@@ -136,7 +136,7 @@ func TestCheckpoint_RestartReadsOnlyNewerEvents(t *testing.T) {
 		t.Fatalf("restored views differ from a full rebuild:\n%.500s\n%.500s", got, want)
 	}
 	// The idempotency keys came back with the checkpoint.
-	if _, ok := restored.view.Receipt("fill-3"); !ok {
+	if _, ok := restored.view.Receipt(projections.ReceiptKey(events.Anonymous.Name, "fill-3")); !ok {
 		t.Fatal("receipts were not restored")
 	}
 }

@@ -267,8 +267,9 @@ func (p *Projection) fold(ev events.Event) error {
 		p.ids = slices.Insert(p.ids, i, ev.CommitmentID)
 	}
 	if ev.IdempotencyKey != "" {
-		if _, seen := p.receipts[ev.IdempotencyKey]; !seen {
-			p.receipts[ev.IdempotencyKey] = Receipt{CommitmentID: ev.CommitmentID, EventID: ev.ID, Sequence: ev.Sequence, Digest: ev.RequestDigest}
+		k := ReceiptKey(ev.Actor.Name, ev.IdempotencyKey)
+		if _, seen := p.receipts[k]; !seen {
+			p.receipts[k] = Receipt{CommitmentID: ev.CommitmentID, EventID: ev.ID, Sequence: ev.Sequence, Digest: ev.RequestDigest}
 		}
 	}
 	return nil
@@ -315,7 +316,11 @@ func (p *Projection) Commitment(id string) (*events.Commitment, bool) {
 	return c, ok
 }
 
-// Receipt returns what an idempotency key produced, if it was used.
+// ReceiptKey scopes an idempotency key to the principal that sent it:
+// another office's key is never taken for a retry of ours.
+func ReceiptKey(actor, key string) string { return actor + "\x00" + key }
+
+// Receipt returns what an idempotency key (see [ReceiptKey]) produced, if it was used.
 func (p *Projection) Receipt(key string) (Receipt, bool) {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
