@@ -26,6 +26,15 @@ func TestAudit_ProofsVerifyAndExport(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Not sealed yet: a read never makes the ledger seal.
+	first := h.must(200, "GET", "/api/v1/commitments/"+ids[1]+"/history", nil).body["events"].([]any)[0].(map[string]any)["id"].(string)
+	if r := h.do("GET", "/api/v1/commitments/"+ids[1]+"/proof?event="+first, nil); r.status != 503 || r.header.Get("Retry-After") == "" {
+		t.Fatalf("proof before a seal: %d %s", r.status, r.raw)
+	}
+	if _, err := h.sealer.SealNow(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
 	// An inclusion proof, checked offline with nothing but the public key.
 	hist := h.must(200, "GET", "/api/v1/commitments/"+ids[1]+"/history", nil).body["events"].([]any)
 	eventID := hist[1].(map[string]any)["id"].(string)

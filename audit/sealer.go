@@ -236,28 +236,21 @@ func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {
 }
 
 // InclusionProof proves that the event with the id is among those the
-// latest seal covers, sealing first when no seal covers it yet. seq is the
-// event's stream sequence, so the caller can wait for the sealer to see it.
+// latest seal covers. seq is the event's stream sequence, so that the
+// sealer first reads up to it. An event not sealed yet is an error matching
+// events.ErrNotReady: a read never makes the ledger append a seal.
 func (s *Sealer) InclusionProof(ctx context.Context, eventID string, seq uint64) (leaf uint64, proof []Hash, seal SealedSeal, err error) {
 	if err := s.waitFor(ctx, seq); err != nil {
 		return 0, nil, SealedSeal{}, err
 	}
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	leaf, ok := s.leafOf[eventID]
-	covered := len(s.seals) > 0 && s.seals[len(s.seals)-1].Events > leaf
-	s.mu.RUnlock()
 	if !ok {
 		return 0, nil, SealedSeal{}, fmt.Errorf("event %s: %w", eventID, events.ErrNotFound)
 	}
-	if !covered {
-		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) {
-			return 0, nil, SealedSeal{}, err
-		}
-	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	if len(s.seals) == 0 || s.seals[len(s.seals)-1].Events <= leaf {
-		return 0, nil, SealedSeal{}, fmt.Errorf("event %s is not sealed yet: %w", eventID, events.ErrNotReady)
+		return 0, nil, SealedSeal{}, fmt.Errorf("event %s is not sealed yet: seals are made every %d events or %s: %w", eventID, s.every, s.interval, events.ErrNotReady)
 	}
 	seal = s.seals[len(s.seals)-1]
 	proof, err = s.tree.InclusionProof(leaf, seal.Events)

@@ -366,7 +366,7 @@ func TestRun_AlertsAndReportCommands(t *testing.T) {
 
 func TestRun_AuditCommands(t *testing.T) {
 	dir := t.TempDir()
-	url, stop := start(t, "--data", dir, "--demo")
+	url, stop := start(t, "--data", dir, "--demo", "--seal-every", "1")
 	_, b := call(t, "GET", url+"/api/v1/commitments?limit=1", "")
 	var page struct {
 		Items []struct {
@@ -381,7 +381,14 @@ func TestRun_AuditCommands(t *testing.T) {
 		} `json:"events"`
 	}
 	_ = json.Unmarshal(hb, &hist)
-	status, proof := call(t, "GET", url+"/api/v1/commitments/"+page.Items[0].ID+"/proof?event="+hist.Events[0].ID, "")
+	var status int
+	var proof []byte
+	for i := 0; i < 100; i++ { // the sealer seals within a second or two
+		if status, proof = call(t, "GET", url+"/api/v1/commitments/"+page.Items[0].ID+"/proof?event="+hist.Events[0].ID, ""); status == 200 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if status != 200 {
 		t.Fatalf("proof: %d %s", status, proof)
 	}
