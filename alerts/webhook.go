@@ -53,6 +53,17 @@ func ParseWebhook(spec string) (Webhook, error) {
 	return w, nil
 }
 
+// Redacted is the webhook's URL without its query and user information,
+// which often hold an access token: fit for logs and consumer descriptions.
+func (w Webhook) Redacted() string {
+	u, err := url.Parse(w.URL)
+	if err != nil {
+		return "webhook"
+	}
+	u.User, u.RawQuery, u.Fragment = nil, "", ""
+	return u.String()
+}
+
 // Headers of a webhook request.
 const (
 	HeaderSignature = "X-Ledger-Signature" // "sha256=" + hex HMAC-SHA256 of timestamp + "." + body
@@ -96,14 +107,15 @@ func (s Sender) Send(ctx context.Context, to string, a Alert) error {
 	req.Header.Set(HeaderTimestamp, ts)
 	req.Header.Set(HeaderSignature, Sign(s.Secret, ts, body))
 	req.Header.Set(HeaderAlertID, a.ID)
+	name := Webhook{URL: to}.Redacted()
 	res, err := s.Client.Do(req)
 	if err != nil {
-		return fmt.Errorf("webhook %s: %w", to, err)
+		return fmt.Errorf("webhook %s: %s", name, redactErr(err, to, name))
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<16))
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook %s: answered %s", to, res.Status)
+		return fmt.Errorf("webhook %s: answered %s", name, res.Status)
 	}
 	return nil
 }
@@ -117,4 +129,9 @@ func Backoff(base, max time.Duration) func(attempt uint64) time.Duration {
 		}
 		return min(d, max)
 	}
+}
+
+// redactErr removes the full URL from an error's text (net/http puts it there).
+func redactErr(err error, full, redacted string) string {
+	return strings.ReplaceAll(err.Error(), full, redacted)
 }

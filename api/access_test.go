@@ -50,6 +50,8 @@ var permissionMatrix = []struct {
 	{"GET /api/v1/audit/verify", [6]int{403, 403, 200, 200, 403, 401}},
 	{"GET /api/v1/audit/seals", [6]int{403, 403, 200, 200, 403, 401}},
 	{"GET /api/v1/audit/export", [6]int{403, 403, 200, 200, 403, 401}},
+	{"GET /api/v1/audit/consistency?from={seal}&to={seal}", [6]int{403, 403, 200, 200, 403, 401}},
+	{"GET /api/v1/alerts/stream", [6]int{200, 200, 200, 200, 200, 401}},
 	{"GET /api/v1/alerts", [6]int{200, 200, 200, 200, 200, 401}},
 	{"GET /api/v1/reports/overdue", [6]int{200, 200, 200, 200, 200, 401}},
 
@@ -106,11 +108,17 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 				}
 				method, path, _ := strings.Cut(row.route, " ")
 				path = strings.NewReplacer("{id}", id, "{dispute_id}", d.body["disputes"].([]any)[0].(map[string]any)["id"].(string),
-					"{code}", "532301", "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string)).Replace(path)
+					"{code}", "532301", "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h)).Replace(path)
 
 				as := h.as(tokenNames[who])
 				as.t = t
 				before := as.events()
+				if strings.HasSuffix(path, "/stream") { // an event stream never ends: its status is enough
+					if got := as.streamStatus(path); got != row.want[col] {
+						t.Fatalf("%s as %s: %d, want %d", row.route, who, got, row.want[col])
+					}
+					return
+				}
 				r := as.do(method, path, body)
 				if r.status != row.want[col] {
 					t.Fatalf("%s as %s: %d, want %d: %s", row.route, who, r.status, row.want[col], r.raw)
@@ -248,4 +256,28 @@ func TestAccess_RateLimit(t *testing.T) {
 	// Another token has its own allowance.
 	h.as("auditor").must(200, "GET", "/api/v1/counties", nil)
 	_ = events.Anonymous
+}
+
+func lastSeal(h *harness) string {
+	seals := h.sealer.Seals()
+	if len(seals) == 0 {
+		return "0"
+	}
+	return fmt.Sprint(seals[len(seals)-1].At)
+}
+
+// streamStatus opens an event stream and returns its status without reading it.
+func (h *harness) streamStatus(path string) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", h.url+path, nil)
+	if h.auth != "" {
+		req.Header.Set("Authorization", "Bearer "+h.auth)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	return res.StatusCode
 }

@@ -258,7 +258,7 @@ func TestAlerts_WebhookGetsEveryAlertOnce(t *testing.T) {
 	defer cancel()
 	sender := alerts.Sender{Client: recv.Client(), Secret: secret, Now: time.Now}
 	go func() {
-		_ = h.alertStore.Deliver(ctx, recv.URL, jsstore.Subjects(nil, nil), alerts.Backoff(20*time.Millisecond, 100*time.Millisecond),
+		_ = h.alertStore.Deliver(ctx, recv.URL, "test receiver", jsstore.Subjects(nil, nil), alerts.Backoff(20*time.Millisecond, 100*time.Millisecond),
 			func(a alerts.Alert) error { return sender.Send(ctx, recv.URL, a) })
 	}()
 	all := h.messages()

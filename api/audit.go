@@ -239,7 +239,10 @@ func (s *Server) handleExport() http.Handler {
 			cw.Flush()
 		}
 		if err != nil {
+			// The answer has begun; break the connection rather than let a
+			// cut-off export pass for a whole one.
 			s.log.Error("export interrupted", "err", err)
+			panic(http.ErrAbortHandler)
 		}
 	})
 }

@@ -28,8 +28,8 @@ func principal(r *http.Request) access.Principal {
 // It answers 401, 429 or 403 otherwise, logs the refusal and counts it.
 func (s *Server) guard(action access.Action, next http.Handler) http.Handler {
 	return s.ready(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok {
+		scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required")
 			return
 		}

@@ -97,7 +97,10 @@ func (s *Server) handleMake() http.Handler {
 			writeError(w, err)
 			return
 		}
-		if p := principal(r); !p.SeesCounty(cmd.County) {
+		// Another county's commitment is refused; a missing or unknown
+		// county is left to validation, which names the field.
+		if _, known := s.ledger.Jurisdiction().County(cmd.County); known && !principal(r).SeesCounty(cmd.County) {
+			p := principal(r)
 			s.forbidden(w, r, "county", "county: a county office records only its own county's commitments ("+p.County+")")
 			return
 		}

@@ -271,10 +271,10 @@ func (s *Sealer) ConsistencyProof(from, to uint64) (SealedSeal, SealedSeal, []Ha
 	defer s.mu.RUnlock()
 	var a, b *SealedSeal
 	for i := range s.seals {
-		switch s.seals[i].At {
-		case from:
+		if s.seals[i].At == from {
 			a = &s.seals[i]
-		case to:
+		}
+		if s.seals[i].At == to {
 			b = &s.seals[i]
 		}
 	}

@@ -126,12 +126,14 @@ func Subjects(counties []string, rules []alerts.Rule) []string {
 // durable consumer named after the receiver, so that nothing is lost while
 // the ledger or the receiver is down. When fn fails, the alert is offered
 // again after backoff(attempt), and nothing after it is delivered first.
-func (s *AlertStore) Deliver(ctx context.Context, receiver string, subjects []string, backoff func(attempt uint64) time.Duration, fn func(alerts.Alert) error) error {
+// The consumer is named after the receiver's full URL (two receivers never
+// share one) and described with name, which should hold no secret.
+func (s *AlertStore) Deliver(ctx context.Context, receiver, name string, subjects []string, backoff func(attempt uint64) time.Duration, fn func(alerts.Alert) error) error {
 	sum := sha256.Sum256([]byte(receiver))
-	name := "deliver-" + hex.EncodeToString(sum[:8])
+	durable := "deliver-" + hex.EncodeToString(sum[:8])
 	cons, err := s.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:        name,
-		Description:    "Promise Ledger alert delivery to " + receiver,
+		Durable:        durable,
+		Description:    "Promise Ledger alert delivery to " + name,
 		FilterSubjects: subjects,
 		DeliverPolicy:  jetstream.DeliverAllPolicy,
 		AckPolicy:      jetstream.AckExplicitPolicy,
@@ -140,7 +142,7 @@ func (s *AlertStore) Deliver(ctx context.Context, receiver string, subjects []st
 		MaxAckPending:  1, // in order: a receiver that is down holds the queue
 	})
 	if err != nil {
-		return fmt.Errorf("delivery consumer %s: %w", name, err)
+		return fmt.Errorf("delivery consumer %s: %w", durable, err)
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		meta, err := msg.Metadata()
@@ -160,7 +162,7 @@ func (s *AlertStore) Deliver(ctx context.Context, receiver string, subjects []st
 		_ = msg.Ack()
 	})
 	if err != nil {
-		return fmt.Errorf("delivery %s: %w", name, err)
+		return fmt.Errorf("delivery %s: %w", durable, err)
 	}
 	defer cc.Stop()
 	<-ctx.Done()

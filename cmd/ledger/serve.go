@@ -162,12 +162,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	bg.Go("alert engine", func(ctx context.Context) error { return engine.Run(ctx, c.alertEvery) })
 	sender := alerts.Sender{Client: &http.Client{Timeout: 10 * time.Second}, Secret: c.webhookSecret, Now: time.Now}
 	for _, wh := range c.webhooks {
-		bg.Go("webhook "+wh.URL, func(ctx context.Context) error {
-			return alertStore.Deliver(ctx, wh.URL, jsstore.Subjects(wh.Counties, wh.Rules), alerts.Backoff(time.Second, 5*time.Minute),
+		bg.Go("webhook "+wh.Redacted(), func(ctx context.Context) error {
+			return alertStore.Deliver(ctx, wh.URL, wh.Redacted(), jsstore.Subjects(wh.Counties, wh.Rules), alerts.Backoff(time.Second, 5*time.Minute),
 				func(a alerts.Alert) error {
 					err := sender.Send(ctx, wh.URL, a)
 					if err != nil {
-						log.Warn("webhook delivery failed; will retry", "url", wh.URL, "alert", a.ID, "err", err)
+						log.Warn("webhook delivery failed; will retry", "url", wh.Redacted(), "alert", a.ID, "err", err)
 					}
 					return err
 				})
