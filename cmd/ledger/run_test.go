@@ -301,8 +301,8 @@ func TestRun_FirstStartCreatesAnAdminToken(t *testing.T) {
 		done <- run(ctx, []string{"ledger", "serve", "--data", dir, "--http", "127.0.0.1:0"}, func(string) string { return "" }, stdout, io.Discard)
 	}()
 	admin := regexp.MustCompile(`admin token was created.*\n\s+(pl_\S+)\n`)
-	for i := 0; i < 3000 && !servingURL.MatchString(stdout.String()); i++ {
-		time.Sleep(time.Millisecond)
+	for i := 0; i < 3000 && !servingURL.MatchString(stdout.String()); i++ { // up to 30 s
+		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -317,8 +317,8 @@ func TestRun_FirstStartCreatesAnAdminToken(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"ledger", "serve", "--data", dir, "--http", "127.0.0.1:0"}, func(string) string { return "" }, stdout2, io.Discard)
 	}()
-	for i := 0; i < 3000 && !servingURL.MatchString(stdout2.String()); i++ {
-		time.Sleep(time.Millisecond)
+	for i := 0; i < 3000 && !servingURL.MatchString(stdout2.String()); i++ { // up to 30 s
+		time.Sleep(10 * time.Millisecond)
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -338,7 +338,7 @@ func TestRun_AlertsAndReportCommands(t *testing.T) {
 	}()
 	// The engine evaluates the demo at start; wait for its first alerts.
 	var out string
-	for i := 0; i < 500; i++ {
+	for i := 0; i < 2000; i++ {
 		var err error
 		if out, err = ledgerCmd(t, "alerts", "--url", url, "--token", demoSupervisor); err != nil {
 			t.Fatal(err)
@@ -383,7 +383,7 @@ func TestRun_AuditCommands(t *testing.T) {
 	_ = json.Unmarshal(hb, &hist)
 	var status int
 	var proof []byte
-	for i := 0; i < 100; i++ { // the sealer seals within a second or two
+	for i := 0; i < 600; i++ { // the sealer seals within a second or two
 		if status, proof = call(t, "GET", url+"/api/v1/commitments/"+page.Items[0].ID+"/proof?event="+hist.Events[0].ID, ""); status == 200 {
 			break
 		}
