@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +45,15 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if err != nil || mt != "application/json" {
 		return &apiError{status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type", Message: "Content-Type must be application/json"}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return &apiError{status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("request body must be at most %d bytes", maxErr.Limit)}
+	}
+	if err != nil {
+		return badRequest("invalid_json", "", "request body could not be read: %v", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err = dec.Decode(v)
 	if err == nil && dec.More() {
@@ -55,15 +64,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			err = errors.New("extra data after the JSON object")
 		}
 	}
-	var (
-		maxErr  *http.MaxBytesError
-		typeErr *json.UnmarshalTypeError
-	)
+	var typeErr *json.UnmarshalTypeError
 	switch {
 	case err == nil:
 		return nil
-	case errors.As(err, &maxErr):
-		return &apiError{status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Message: fmt.Sprintf("request body must be at most %d bytes", maxErr.Limit)}
 	case errors.As(err, &typeErr):
 		if typeErr.Field == "" {
 			return badRequest("invalid_json", "", "request body must be a JSON object")
@@ -72,6 +76,7 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		// encoding/json reports an unknown field only in its message.
 		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		field = fieldPath(body, field)
 		return badRequest("unknown_field", field, "%s: is not a field of this request", field)
 	case errors.Is(err, io.EOF):
 		return badRequest("invalid_json", "", "request body is empty: a JSON object is required")
@@ -127,4 +132,33 @@ func writeError(w http.ResponseWriter, err error) {
 		}
 	}
 	encode(w, ae.status, map[string]*apiError{"error": ae})
+}
+
+// fieldPath finds where in the body a member named name stands, as a dotted
+// path ("investor.phone"): encoding/json names only the member.
+func fieldPath(body []byte, name string) string {
+	var doc any
+	if json.Unmarshal(body, &doc) != nil {
+		return name
+	}
+	var find func(v any, prefix string) (string, bool)
+	find = func(v any, prefix string) (string, bool) {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if _, ok := m[name]; ok {
+			return prefix + name, true
+		}
+		for k, child := range m {
+			if p, ok := find(child, prefix+k+"."); ok {
+				return p, true
+			}
+		}
+		return "", false
+	}
+	if p, ok := find(doc, ""); ok {
+		return p
+	}
+	return name
 }

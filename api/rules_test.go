@@ -79,7 +79,7 @@ func TestAPI_BadInputAppendsNothing(t *testing.T) {
 		{"array body", "POST", commitments, `[]`, nil, 400, "invalid_json", ""},
 		{"two objects", "POST", commitments, `{} {}`, nil, 400, "invalid_json", ""},
 		{"unknown field", "POST", commitments, with("colour", "red"), nil, 400, "unknown_field", "colour"},
-		{"unknown nested field", "POST", commitments, with("investor.phone", "123"), nil, 400, "unknown_field", "phone"},
+		{"unknown nested field", "POST", commitments, with("investor.phone", "123"), nil, 400, "unknown_field", "investor.phone"},
 		{"wrong type", "POST", commitments, with("county", 532301), nil, 400, "validation_failed", "county"},
 		{"not JSON content type", "POST", commitments, with("", nil), []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type", "Content-Type"},
 		{"body too large", "POST", commitments, with("description", strings.Repeat("长", 40000)), nil, 413, "body_too_large", ""},
