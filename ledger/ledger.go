@@ -30,7 +30,8 @@ type Ledger struct {
 	now   func() time.Time
 
 	pastMu sync.Mutex
-	past   []pastView // the views as of recent past instants, newest last
+	past   []pastView    // the views as of recent past instants, newest last
+	folds  chan struct{} // at most cap(folds) as-of folds at once
 }
 
 // pastView is a projection as of an instant.
@@ -48,7 +49,7 @@ func New(store events.Store, view *projections.Projection, j *events.Jurisdictio
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{store: store, view: view, juris: j, now: now}
+	return &Ledger{store: store, view: view, juris: j, now: now, folds: make(chan struct{}, 2)}
 }
 
 // Meta is what a request says about itself besides its command.
@@ -263,6 +264,14 @@ func (l *Ledger) ProjectionAsOf(ctx context.Context, t time.Time) (*projections.
 		}
 	}
 	l.pastMu.Unlock()
+	// A fold reads the whole stream: two at a time, so that requests for
+	// many past instants cannot take every core from the live ledger.
+	select {
+	case l.folds <- struct{}{}:
+		defer func() { <-l.folds }()
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	p := projections.New(nil)
 	known := func(ev events.Event) bool { return !ev.RecordedAt.After(t) }
 	if err := p.CatchUp(ctx, l.store, known, nil); err != nil {
