@@ -146,11 +146,13 @@ type Filter struct {
 	Rule       Rule
 	State      State
 	CountyOnly bool // only the rules that go to county offices
+	Nothing    bool // match nothing (a filter the principal may not use)
 }
 
 func (f Filter) matches(a Alert) bool {
 	switch {
-	case f.County != "" && a.County != f.County,
+	case f.Nothing,
+		f.County != "" && a.County != f.County,
 		f.Rule != "" && a.Rule != f.Rule,
 		f.State != "" && a.State != f.State,
 		f.CountyOnly && !a.Rule.ForCounty():

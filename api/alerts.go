@@ -32,11 +32,8 @@ func (s *Server) alertFilter(r *http.Request) (alerts.Filter, error) {
 		return f, badRequest("validation_failed", "state", "state: must be open (raised) or resolved")
 	}
 	if p := principal(r); p.Role == access.County {
-		if f.County != "" && f.County != p.County {
-			f.County = "\x00" // matches nothing: another county's alerts are not there
-		} else {
-			f.County = p.County
-		}
+		f.Nothing = f.County != "" && f.County != p.County // another county's alerts are not there
+		f.County = p.County
 		f.CountyOnly = true
 	}
 	return f, nil
