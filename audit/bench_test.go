@@ -8,8 +8,6 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
-	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,44 +16,20 @@ import (
 
 	"promiseledger/audit"
 	"promiseledger/events"
+	"promiseledger/internal/natstest"
 	"promiseledger/jsstore"
 )
 
-// benchEvents is LEDGER_BENCH_EVENTS, or a small smoke size.
-func benchEvents() int {
-	if n, err := strconv.Atoi(os.Getenv("LEDGER_BENCH_EVENTS")); err == nil && n > 0 {
-		return n
-	}
-	return 2_000
-}
-
 var (
-	benchOnce sync.Once
-	benchDir  string
-	benchKey  ed25519.PrivateKey
-	benchErr  error
+	fixture  natstest.Fixture
+	benchKey ed25519.PrivateKey // signs the benchmark ledger's seal
 )
 
-// benchLedger writes, once per run, a sealed ledger of benchEvents() hashed,
-// chained events: commitments made, then fulfilled in four parts.
-func benchLedger(b *testing.B) string {
-	b.Helper()
-	benchOnce.Do(func() {
-		if benchDir, benchErr = os.MkdirTemp("", "ledger-audit-bench-*"); benchErr == nil {
-			benchErr = fillSealed(benchDir, benchEvents())
-		}
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
-	return benchDir
-}
+func benchEvents() int { return natstest.BenchEvents() }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
-	}
+	fixture.Remove()
 	os.Exit(code)
 }
 
@@ -147,7 +121,7 @@ func fillSealed(dir string, n int) error {
 // reading every message raw with an ordered consumer, and verifying every
 // event's hash and chain and the seal's tree head and signature.
 func BenchmarkVerify(b *testing.B) {
-	dir := benchLedger(b)
+	dir := fixture.Dir(b, func(dir string) error { return fillSealed(dir, benchEvents()) })
 	ctx := context.Background()
 	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: dir})
 	if err != nil {

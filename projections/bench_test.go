@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -14,48 +13,18 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/events"
+	"promiseledger/internal/natstest"
 	"promiseledger/jsstore"
 	"promiseledger/projections"
 )
 
-// benchEvents is the size of the benchmark ledger: LEDGER_BENCH_EVENTS, or
-// a small smoke size by default so that `make test` stays quick.
-func benchEvents() int {
-	if n, err := strconv.Atoi(os.Getenv("LEDGER_BENCH_EVENTS")); err == nil && n > 0 {
-		return n
-	}
-	return 2_000
-}
+var fixture natstest.Fixture
 
-var (
-	benchOnce sync.Once
-	benchDir  string
-	benchErr  error
-)
-
-// benchLedger writes, once per run, a ledger of benchEvents() events (each
-// commitment made, then fulfilled in four parts) and a checkpoint of it, in
-// a folder shared by the benchmarks.
-func benchLedger(b *testing.B) string {
-	b.Helper()
-	benchOnce.Do(func() {
-		benchDir, benchErr = os.MkdirTemp("", "ledger-bench-*")
-		if benchErr != nil {
-			return
-		}
-		benchErr = fillBenchLedger(benchDir, benchEvents())
-	})
-	if benchErr != nil {
-		b.Fatal(benchErr)
-	}
-	return benchDir
-}
+func benchEvents() int { return natstest.BenchEvents() }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if benchDir != "" {
-		os.RemoveAll(benchDir)
-	}
+	fixture.Remove()
 	os.Exit(code)
 }
 
@@ -134,7 +103,7 @@ func fillBenchLedger(dir string, n int) error {
 //   - checkpoint: a whole restart — embedded server on the folder, stream
 //     and checkpoint opened, projection restored and ready.
 func BenchmarkRestart(b *testing.B) {
-	dir := benchLedger(b)
+	dir := fixture.Dir(b, func(dir string) error { return fillBenchLedger(dir, benchEvents()) })
 	ctx := context.Background()
 	open := func(b *testing.B) (*jsstore.Embedded, *jsstore.Store) {
 		emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: dir})

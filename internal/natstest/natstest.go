@@ -4,6 +4,9 @@ package natstest
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/nats-io/nats.go"
@@ -46,4 +49,42 @@ func OpenStore(t testing.TB, emb *jsstore.Embedded) (*jsstore.Store, *nats.Conn)
 		t.Fatalf("open store: %v", err)
 	}
 	return st, nc
+}
+
+// BenchEvents is the size of a benchmark ledger: LEDGER_BENCH_EVENTS, or a
+// small smoke size by default, so that `make test` stays quick.
+func BenchEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("LEDGER_BENCH_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 2_000
+}
+
+// Fixture is a data folder filled once per test binary and shared by its
+// benchmarks; the package's TestMain removes it.
+type Fixture struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// Dir fills the folder with fill the first time it is asked for.
+func (f *Fixture) Dir(b testing.TB, fill func(dir string) error) string {
+	b.Helper()
+	f.once.Do(func() {
+		if f.dir, f.err = os.MkdirTemp("", "ledger-bench-*"); f.err == nil {
+			f.err = fill(f.dir)
+		}
+	})
+	if f.err != nil {
+		b.Fatal(f.err)
+	}
+	return f.dir
+}
+
+// Remove deletes the folder, if it was made.
+func (f *Fixture) Remove() {
+	if f.dir != "" {
+		os.RemoveAll(f.dir)
+	}
 }
