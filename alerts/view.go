@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"promiseledger/internal/seqwait"
 )
 
 // Store is the alerts stream.
@@ -26,14 +28,13 @@ type View struct {
 	last    map[string]Alert // the latest message of each alert, by id
 	byKey   map[string]Alert // the latest message about each key
 	open    map[string]map[string]Alert
-	applied uint64
-	changed chan struct{}
+	applied seqwait.Position // advanced under mu, after the message is in
 	ready   bool
 }
 
 // NewView returns an empty view.
 func NewView() *View {
-	return &View{last: map[string]Alert{}, byKey: map[string]Alert{}, open: map[string]map[string]Alert{}, changed: make(chan struct{})}
+	return &View{last: map[string]Alert{}, byKey: map[string]Alert{}, open: map[string]map[string]Alert{}}
 }
 
 // Run catches up with the store, marks the view ready and keeps following.
@@ -71,10 +72,9 @@ func (v *View) Ready() bool {
 func (v *View) Apply(a Alert) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if a.Sequence <= v.applied {
+	if a.Sequence <= v.applied.Seq() {
 		return
 	}
-	v.applied = a.Sequence
 	if a.ID != "" {
 		if a.Key == "" {
 			a.Key, a.Generation = a.ID, 1
@@ -93,33 +93,14 @@ func (v *View) Apply(a Alert) {
 			delete(byC, a.ID)
 		}
 	}
-	close(v.changed)
-	v.changed = make(chan struct{})
+	v.applied.Advance(a.Sequence)
 }
 
 // Applied is the stream sequence of the last message applied.
-func (v *View) Applied() uint64 {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	return v.applied
-}
+func (v *View) Applied() uint64 { return v.applied.Seq() }
 
 // WaitFor blocks until the message at seq is applied.
-func (v *View) WaitFor(ctx context.Context, seq uint64) error {
-	for {
-		v.mu.RLock()
-		applied, ch := v.applied, v.changed
-		v.mu.RUnlock()
-		if applied >= seq {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (v *View) WaitFor(ctx context.Context, seq uint64) error { return v.applied.Wait(ctx, seq) }
 
 // LastOf returns the latest message about a key, if it was ever raised.
 func (v *View) LastOf(key string) (Alert, bool) {
@@ -195,5 +176,5 @@ func (v *View) Since(after uint64, f Filter) ([]Alert, uint64, <-chan struct{}) 
 			out = append(out, a)
 		}
 	}
-	return out, max(v.applied, after), v.changed
+	return out, max(v.applied.Seq(), after), v.applied.Changed()
 }

@@ -87,7 +87,7 @@ func fillSealed(dir string, n int) error {
 			}
 			prev[i] = ev.Hash
 			body, _ := json.Marshal(ev)
-			f, err := js.PublishAsync(ev.Subject(jsstore.DefaultSubject), body)
+			f, err := js.PublishAsync(st.Subject(ev.County, ev.CommitmentID), body)
 			if err != nil {
 				return err
 			}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"promiseledger/events"
+	"promiseledger/internal/seqwait"
 )
 
 // SealStore is the ledger's stream as the sealer sees it: raw records, and
@@ -44,10 +45,9 @@ type Sealer struct {
 	mu      sync.RWMutex
 	tree    Tree
 	leafOf  map[string]uint64 // event id → leaf index
-	lastSeq uint64            // last record applied
+	lastSeq seqwait.Position  // last record applied; advanced under mu
 	seals   []SealedSeal
 	ready   bool
-	changed chan struct{}
 }
 
 // NewSealer returns a sealer; every and interval default to 1,000 events and 10 minutes.
@@ -61,7 +61,7 @@ func NewSealer(store SealStore, key ed25519.PrivateKey, every uint64, interval t
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}, changed: make(chan struct{})}
+	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}}
 }
 
 // PublicKey is the key that verifies the seals.
@@ -70,10 +70,9 @@ func (s *Sealer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.
 func (s *Sealer) apply(r Record) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if r.Sequence <= s.lastSeq {
+	if r.Sequence <= s.lastSeq.Seq() {
 		return
 	}
-	s.lastSeq = r.Sequence
 	if r.IsSeal() {
 		var seal Seal
 		if json.Unmarshal(r.Data, &seal) == nil && seal.Type == SealType {
@@ -93,8 +92,7 @@ func (s *Sealer) apply(r Record) {
 			s.tree.Append(leaf)
 		}
 	}
-	close(s.changed)
-	s.changed = make(chan struct{})
+	s.lastSeq.Advance(r.Sequence)
 }
 
 // Run follows the stream and seals until ctx ends, then seals what is left.
@@ -178,7 +176,7 @@ func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 			s.mu.RUnlock()
 			return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)
 		}
-		size, seq := s.tree.Size(), s.lastSeq
+		size, seq := s.tree.Size(), s.lastSeq.Seq()
 		head, _ := s.tree.Root(size)
 		if n := len(s.seals); size == 0 || (n > 0 && s.seals[n-1].Events == size) {
 			var last SealedSeal
@@ -219,21 +217,7 @@ func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 	return SealedSeal{}, fmt.Errorf("seal: the stream kept moving: %w", events.ErrConflict)
 }
 
-func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {
-	for {
-		s.mu.RLock()
-		done, ch := s.lastSeq >= seq, s.changed
-		s.mu.RUnlock()
-		if done {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
+func (s *Sealer) waitFor(ctx context.Context, seq uint64) error { return s.lastSeq.Wait(ctx, seq) }
 
 // InclusionProof proves that the event with the id is among those the
 // latest seal covers. seq is the event's stream sequence, so that the

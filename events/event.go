@@ -65,11 +65,6 @@ type Event struct {
 	Hash     string `json:"hash,omitempty"`
 }
 
-// Subject is the subject token list of the event: county, then commitment id.
-func (e Event) Subject(prefix string) string {
-	return prefix + "." + e.County + "." + e.CommitmentID
-}
-
 // The data of each event type.
 type (
 	// Investor is the enterprise a promise was made to.

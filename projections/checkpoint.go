@@ -51,7 +51,7 @@ type eventRef struct {
 func (p *Projection) encodeCheckpoint(now time.Time) ([]byte, uint64, error) {
 	p.mu.RLock()
 	cp := checkpoint{
-		Projection: Name, Format: checkpointFormat, Sequence: p.applied, LastEvent: p.lastEvent,
+		Projection: Name, Format: checkpointFormat, Sequence: p.applied.Seq(), LastEvent: p.lastEvent,
 		SavedAt: now.UTC(), Skipped: p.skipped,
 		Commitments: make([]*events.Commitment, 0, len(p.ids)),
 		Receipts:    make(map[string]Receipt, len(p.receipts)),
@@ -126,7 +126,8 @@ func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkp
 	}
 	p.mu.Lock()
 	p.commitments, p.ids, p.receipts = commitments, ids, cp.Receipts
-	p.applied, p.lastEvent, p.skipped = cp.Sequence, cp.LastEvent, cp.Skipped
+	p.lastEvent, p.skipped = cp.LastEvent, cp.Skipped
+	p.applied.Advance(cp.Sequence)
 	p.mu.Unlock()
 	p.stats.lastCheckpoint.Store(cp.Sequence)
 	return cp.Sequence, nil

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"promiseledger/events"
+	"promiseledger/internal/seqwait"
 )
 
 // Receipt is what the ledger remembers of an idempotency key: the event it
@@ -33,9 +34,8 @@ type Projection struct {
 	commitments map[string]*events.Commitment
 	ids         []string // commitment ids in order (UUID v7: the order they were made)
 	receipts    map[string]Receipt
-	applied     uint64        // stream sequence of the last message applied
-	lastEvent   eventRef      // the last event folded
-	changed     chan struct{} // closed and replaced whenever applied moves
+	applied     seqwait.Position // stream sequence of the last message applied; advanced under mu
+	lastEvent   eventRef         // the last event folded
 	skipped     int
 
 	ready    atomic.Bool
@@ -71,7 +71,7 @@ type Stats struct {
 // Stats returns the projection's counters.
 func (p *Projection) Stats() Stats {
 	p.mu.RLock()
-	applied, skipped, n := p.applied, p.skipped, len(p.ids)
+	applied, skipped, n := p.applied.Seq(), p.skipped, len(p.ids)
 	p.mu.RUnlock()
 	return Stats{
 		Applied: applied, Skipped: skipped, Commitments: n,
@@ -92,7 +92,6 @@ func New(log *slog.Logger) *Projection {
 		log:         log,
 		commitments: make(map[string]*events.Commitment),
 		receipts:    make(map[string]Receipt),
-		changed:     make(chan struct{}),
 	}
 }
 
@@ -232,7 +231,7 @@ func (p *Projection) Ready() bool { return p.ready.Load() }
 func (p *Projection) Apply(ev events.Event) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if ev.Sequence <= p.applied {
+	if ev.Sequence <= p.applied.Seq() {
 		return
 	}
 	if ev.Type != "" {
@@ -247,9 +246,7 @@ func (p *Projection) Apply(ev events.Event) {
 			}
 		}
 	}
-	p.applied = ev.Sequence
-	close(p.changed)
-	p.changed = make(chan struct{})
+	p.applied.Advance(ev.Sequence) // after the fold: whoever it wakes reads the new state
 }
 
 func (p *Projection) fold(ev events.Event) error {
@@ -276,11 +273,7 @@ func (p *Projection) fold(ev events.Event) error {
 }
 
 // Applied is the stream sequence of the last event applied.
-func (p *Projection) Applied() uint64 {
-	p.mu.RLock()
-	defer p.mu.RUnlock()
-	return p.applied
-}
+func (p *Projection) Applied() uint64 { return p.applied.Seq() }
 
 // Len is the number of commitments.
 func (p *Projection) Len() int {
@@ -292,19 +285,7 @@ func (p *Projection) Len() int {
 // WaitFor blocks until the event at stream sequence seq has been applied, so
 // that a client reads its own writes.
 func (p *Projection) WaitFor(ctx context.Context, seq uint64) error {
-	for {
-		p.mu.RLock()
-		applied, ch := p.applied, p.changed
-		p.mu.RUnlock()
-		if applied >= seq {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("wait for sequence %d (at %d): %w", seq, applied, ctx.Err())
-		}
-	}
+	return p.applied.Wait(ctx, seq)
 }
 
 // Commitment returns the current state of one commitment. The result is
