@@ -18,6 +18,7 @@ test: lint
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: skipped"; fi
 
 # The benchmarks of BENCHMARKS.md: restart with 100,000 events; verification of 1,000,000.
 bench:

@@ -170,7 +170,9 @@ func TestAPI_Idempotency(t *testing.T) {
 	if r := h.as("county-532324").do("POST", "/api/v1/commitments", other, "Idempotency-Key", "make-1"); r.status != 201 || r.str("id") == first.str("id") {
 		t.Fatalf("another office's key: %d %s", r.status, r.raw)
 	}
-	n = h.events()
+	if h.events() != n+1 {
+		t.Fatalf("another office's request appended %d events, want 1", h.events()-n)
+	}
 
 	// A fulfilment retried after later events still answers with its first result.
 	path := "/api/v1/commitments/" + first.str("id") + "/fulfillments"
