@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -139,13 +138,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return checkProof(positional[0], pubkey, stdout)
 	}
-	q := url.Values{"format": {format}}
-	for k, v := range map[string]string{"county": county, "from": from, "to": to} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	res, err := cf.get(ctx, "/api/v1/audit/export", q)
+	res, err := cf.get(ctx, "/api/v1/audit/export", query(map[string]string{"format": format, "county": county, "from": from, "to": to}))
 	if err != nil {
 		return err
 	}

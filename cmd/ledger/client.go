@@ -26,6 +26,17 @@ func (c *clientFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.token, "token", getenv("LEDGER_TOKEN"), "bearer token (env LEDGER_TOKEN)")
 }
 
+// query holds the parameters that were given (empty ones are left out).
+func query(params map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range params {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
 // get asks the ledger; an error answer becomes an error with its message.
 func (c clientFlags) get(ctx context.Context, path string, query url.Values) (*http.Response, error) {
 	if c.token == "" {
@@ -89,17 +100,8 @@ func alertsCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err
 	}
-	q := url.Values{}
-	for k, v := range map[string]string{"county": county, "rule": rule} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
 	if !follow {
-		if state != "" {
-			q.Set("state", state)
-		}
-		res, err := c.get(ctx, "/api/v1/alerts", q)
+		res, err := c.get(ctx, "/api/v1/alerts", query(map[string]string{"county": county, "rule": rule, "state": state}))
 		if err != nil {
 			return err
 		}
@@ -113,7 +115,7 @@ func alertsCmd(ctx context.Context, args []string, getenv func(string) string, s
 		}
 		return nil
 	}
-	res, err := c.get(ctx, "/api/v1/alerts/stream", q)
+	res, err := c.get(ctx, "/api/v1/alerts/stream", query(map[string]string{"county": county, "rule": rule}))
 	if err != nil {
 		return err
 	}
@@ -153,11 +155,7 @@ func reportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
-	q := url.Values{"format": {format}, "lang": {lang}}
-	if asOf != "" {
-		q.Set("as_of", asOf)
-	}
-	res, err := c.get(ctx, "/api/v1/reports/overdue", q)
+	res, err := c.get(ctx, "/api/v1/reports/overdue", query(map[string]string{"format": format, "lang": lang, "as_of": asOf}))
 	if err != nil {
 		return err
 	}
