@@ -27,10 +27,19 @@ type Engine struct {
 	now         func() time.Time
 	log         *slog.Logger
 
+	health func() error // when it returns an error, nothing is evaluated
+
 	mu      sync.Mutex
 	pending map[string]bool
 	wake    chan struct{}
 }
+
+// PauseWhile makes the engine evaluate nothing while health returns an
+// error (damage found in the ledger's data): alerts judged on a view that
+// stopped would be wrong. Call it before Run.
+func (e *Engine) PauseWhile(health func() error) { e.health = health }
+
+func (e *Engine) paused() bool { return e.health != nil && e.health() != nil }
 
 // NewEngine returns an engine; now is its clock.
 func NewEngine(cfg Config, j *events.Jurisdiction, cs Commitments, s Store, v *View, now func() time.Time, log *slog.Logger) *Engine {
@@ -87,6 +96,9 @@ func (e *Engine) Run(ctx context.Context, interval time.Duration) error {
 
 // EvaluateAll evaluates every commitment on the clock's date.
 func (e *Engine) EvaluateAll(ctx context.Context) error {
+	if e.paused() {
+		return nil
+	}
 	var all []*events.Commitment
 	e.commitments.Each(func(c *events.Commitment) { all = append(all, c) })
 	var errs []error
@@ -105,6 +117,9 @@ func (e *Engine) EvaluateAll(ctx context.Context) error {
 // resolves the open ones that no longer hold. When another instance got
 // there first, its message stands and this one is dropped.
 func (e *Engine) Evaluate(ctx context.Context, c *events.Commitment) error {
+	if e.paused() {
+		return nil
+	}
 	now := e.now().UTC()
 	today := e.juris.Today(now)
 	conds := conditions(c, today, e.cfg)

@@ -2,9 +2,11 @@ package alerts
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
+	"promiseledger/events"
 	"promiseledger/internal/seqwait"
 )
 
@@ -30,6 +32,7 @@ type View struct {
 	open    map[string]map[string]Alert
 	applied seqwait.Position // advanced under mu, after the message is in
 	ready   bool
+	fault   error // damage found in the stream; the view is then never ready
 }
 
 // NewView returns an empty view.
@@ -38,6 +41,8 @@ func NewView() *View {
 }
 
 // Run catches up with the store, marks the view ready and keeps following.
+// Damage in the stream (an error matching events.ErrDamaged from the store)
+// ends it, and the view is then never ready; Err says why.
 func (v *View) Run(ctx context.Context, s Store) error {
 	target, err := s.LastSequence(ctx)
 	if err != nil {
@@ -46,13 +51,26 @@ func (v *View) Run(ctx context.Context, s Store) error {
 	if target == 0 {
 		v.setReady()
 	}
-	return s.Follow(ctx, v.Applied(), func(a Alert) error {
+	err = s.Follow(ctx, v.Applied(), func(a Alert) error {
 		v.Apply(a)
 		if a.Sequence >= target {
 			v.setReady()
 		}
 		return nil
 	})
+	if errors.Is(err, events.ErrDamaged) {
+		v.mu.Lock()
+		v.fault = err
+		v.mu.Unlock()
+	}
+	return err
+}
+
+// Err is the damage that stopped the view, or nil.
+func (v *View) Err() error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.fault
 }
 
 func (v *View) setReady() {
@@ -61,11 +79,12 @@ func (v *View) setReady() {
 	v.mu.Unlock()
 }
 
-// Ready reports whether the view has caught up with the stream.
+// Ready reports whether the view has caught up with the stream and found
+// no damage.
 func (v *View) Ready() bool {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
-	return v.ready
+	return v.ready && v.fault == nil
 }
 
 // Apply adds one message; messages already applied are ignored.

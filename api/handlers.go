@@ -35,6 +35,11 @@ func (s *Server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		v := s.ledger.View()
 		body := map[string]any{"ready": v.Ready(), "applied_sequence": v.Applied(), "commitments": v.Len()}
+		if err := s.health(); err != nil {
+			body["ready"], body["problem"] = false, err.Error()
+			encode(w, http.StatusServiceUnavailable, body)
+			return
+		}
 		if !v.Ready() {
 			encode(w, http.StatusServiceUnavailable, body)
 			return

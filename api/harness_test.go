@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nats-io/nats.go"
 
 	"promiseledger/access"
 	"promiseledger/alerts"
@@ -50,6 +53,7 @@ type harness struct {
 	t                 *testing.T
 	url               string
 	store             *jsstore.Store
+	nc                *nats.Conn // the ledger's own connection
 	clock             *testClock
 	tokens            *jsstore.Tokens
 	alerts            *alerts.View
@@ -74,7 +78,7 @@ func newHarness(t *testing.T) *harness {
 // newHarnessWith limits each token to perSecond requests, burst.
 func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	t.Helper()
-	st, _ := natstest.Store(t)
+	st, nc := natstest.Store(t)
 	clk := &testClock{t: testNow}
 	view := projections.New(quiet())
 	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
@@ -123,9 +127,9 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
+	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error { return errors.Join(view.Err(), av.Err(), sealer.Err()) }, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

@@ -120,6 +120,8 @@ func writeError(w http.ResponseWriter, err error) {
 			ae.status, ae.Code = http.StatusConflict, "idempotency_key_reused"
 		case errors.Is(err, events.ErrVersionMismatch):
 			ae.status, ae.Code = http.StatusPreconditionFailed, "version_mismatch"
+		case errors.Is(err, events.ErrDamaged): // logged once, where it was found
+			ae.status, ae.Code = http.StatusServiceUnavailable, "damaged"
 		case errors.Is(err, events.ErrNotReady), errors.Is(err, context.DeadlineExceeded):
 			w.Header().Set("Retry-After", "1")
 			ae.status, ae.Code = http.StatusServiceUnavailable, "not_ready"

@@ -57,8 +57,13 @@ func (s *Server) newMetrics() *metrics {
 			func(s projections.Stats) float64 { return float64(s.LastCheckpoint) }),
 		gauge("ledger_projection_checkpoint_errors", "Checkpoints that failed to save.",
 			func(s projections.Stats) float64 { return float64(s.CheckpointErrors) }),
-		gauge("ledger_projection_skipped_events", "Events the projection could not fold.",
-			func(s projections.Stats) float64 { return float64(s.Skipped) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_damaged", Help: "1 when the ledger found its stored data damaged and refuses to serve (see /readyz and the log)."},
+			func() float64 {
+				if s.health() != nil {
+					return 1
+				}
+				return 0
+			}),
 		gauge("ledger_commitments", "Commitments in the ledger.",
 			func(s projections.Stats) float64 { return float64(s.Commitments) }),
 	)

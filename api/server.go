@@ -22,7 +22,11 @@ type Config struct {
 	Sealer *audit.Sealer   // seals and proofs; nil: no audit endpoints
 	// Records reads the stream as stored, for verification and export.
 	Records Records
-	Log     *slog.Logger
+	// Health is the damage found in the ledger's stored data, or nil; while
+	// it is not nil the API serves nothing but /healthz, /readyz and
+	// /metrics. Default: the projection's.
+	Health func() error
+	Log    *slog.Logger
 	// RatePerSecond and Burst limit the requests of each token (default 20/s, burst 40).
 	RatePerSecond float64
 	Burst         int
@@ -39,6 +43,7 @@ type Server struct {
 	alerts   *alerts.View
 	sealer   *audit.Sealer
 	records  Records
+	health   func() error
 	log      *slog.Logger
 	metrics  *metrics
 	limits   *limiter
@@ -66,7 +71,10 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 	if cfg.Alerts == nil {
 		cfg.Alerts = alerts.NewView()
 	}
-	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, log: cfg.Log,
+	if cfg.Health == nil {
+		cfg.Health = l.View().Err
+	}
+	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), closing: make(chan struct{})}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
@@ -104,9 +112,14 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 
 // ready answers 503 not_ready until the projections have caught up with the
 // stream: before that, a read could show an older state than exists, and a
-// write could be decided on one.
+// write could be decided on one. Once damage is found in the stored data it
+// answers 503 damaged, saying what is wrong: nothing is served from it.
 func (s *Server) ready(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.health(); err != nil {
+			writeError(w, err)
+			return
+		}
 		if !s.ledger.View().Ready() {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the ledger is still reading its events; retry shortly"})

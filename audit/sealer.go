@@ -45,9 +45,12 @@ type Sealer struct {
 	mu      sync.RWMutex
 	tree    Tree
 	leafOf  map[string]uint64 // event id → leaf index
+	heads   map[string]string // commitment id → hash of its last event: the next one's prev_hash
 	lastSeq seqwait.Position  // last record applied; advanced under mu
 	seals   []SealedSeal
+	signer  ed25519.PublicKey // the key the next seal must be signed with, once known
 	ready   bool
+	fault   error // damage found: no seal is made over it, and the sealer is never ready
 }
 
 // NewSealer returns a sealer; every and interval default to 1,000 events and 10 minutes.
@@ -61,41 +64,111 @@ func NewSealer(store SealStore, key ed25519.PrivateKey, every uint64, interval t
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}}
+	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}, heads: map[string]string{}}
 }
 
 // PublicKey is the key that verifies the seals.
 func (s *Sealer) PublicKey() ed25519.PublicKey { return s.key.Public().(ed25519.PublicKey) }
 
-func (s *Sealer) apply(r Record) {
+// apply adds one record: an event to the tree, after checking that it links
+// to its commitment's last event; a seal, after checking that it covers
+// exactly the events before it, that its tree head is theirs and that it is
+// signed by the key in force; a key rotation, signed by the key it replaces.
+// A record that fails a check is damage (an error matching
+// events.ErrDamaged), and nothing is applied.
+func (s *Sealer) apply(r Record) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r.Sequence <= s.lastSeq.Seq() {
-		return
+		return nil
+	}
+	damage := func(format string, args ...any) error {
+		return &events.DamageError{Sequence: r.Sequence, Problem: fmt.Sprintf(format, args...)}
 	}
 	if r.IsSeal() {
-		var seal Seal
-		if json.Unmarshal(r.Data, &seal) == nil && seal.Type == SealType {
+		var head struct {
+			Type string `json:"type"`
+		}
+		if err := json.Unmarshal(r.Data, &head); err != nil {
+			return damage("the message on the seal subject is not JSON: %v", err)
+		}
+		switch head.Type {
+		case SealType:
+			var seal Seal
+			if err := json.Unmarshal(r.Data, &seal); err != nil {
+				return damage("the seal cannot be read: %v", err)
+			}
+			if err := s.checkSeal(seal); err != nil {
+				return damage("%v", err)
+			}
 			s.seals = append(s.seals, SealedSeal{Seal: seal, At: r.Sequence})
+		case KeyRotationType:
+			var rot KeyRotation
+			if err := json.Unmarshal(r.Data, &rot); err != nil {
+				return damage("the key rotation cannot be read: %v", err)
+			}
+			next, err := rot.Check(s.signer)
+			if err != nil {
+				return damage("%v", err)
+			}
+			s.signer = next
+		default:
+			return damage("the message on the seal subject is of type %q, neither a seal nor a key rotation", head.Type)
 		}
 	} else {
 		var e struct {
-			ID   string `json:"id"`
-			Hash string `json:"hash"`
+			ID           string `json:"id"`
+			CommitmentID string `json:"commitment_id"`
+			PrevHash     string `json:"prev_hash"`
+			Hash         string `json:"hash"`
 		}
-		if json.Unmarshal(r.Data, &e) == nil && e.ID != "" {
-			leaf, err := hex.DecodeString(e.Hash)
-			if err != nil || len(leaf) != 32 {
-				leaf = []byte(e.Hash)
-			}
-			s.leafOf[e.ID] = s.tree.Size()
-			s.tree.Append(leaf)
+		if err := json.Unmarshal(r.Data, &e); err != nil || e.ID == "" {
+			return damage("the message on %s is not an event (%v)", r.Subject, err)
 		}
+		if last := s.heads[e.CommitmentID]; e.PrevHash != last {
+			return damage("event %s of commitment %s names %q as its predecessor's hash, but the commitment's last event has %q: the hash chain is broken", e.ID, e.CommitmentID, short(e.PrevHash), short(last))
+		}
+		s.heads[e.CommitmentID] = e.Hash
+		leaf, err := hex.DecodeString(e.Hash)
+		if err != nil || len(leaf) != 32 {
+			leaf = []byte(e.Hash)
+		}
+		s.leafOf[e.ID] = s.tree.Size()
+		s.tree.Append(leaf)
 	}
 	s.lastSeq.Advance(r.Sequence)
+	return nil
+}
+
+// checkSeal checks a seal read from the stream against the events before it.
+func (s *Sealer) checkSeal(seal Seal) error {
+	if seal.Events != s.tree.Size() {
+		return fmt.Errorf("the seal covers %d events, but %d precede it", seal.Events, s.tree.Size())
+	}
+	head, err := seal.Head()
+	if err != nil {
+		return err
+	}
+	if root, _ := s.tree.Root(seal.Events); root != head {
+		return fmt.Errorf("the seal's tree head %s does not match the %d events before it", short(seal.TreeHead), seal.Events)
+	}
+	if s.signer == nil {
+		// The first seal: the key is known only if it is this ledger's own.
+		if own := s.PublicKey(); seal.KeyID == KeyID(own) {
+			s.signer = own
+		} else {
+			return nil
+		}
+	}
+	if err := seal.Verify(s.signer); err != nil {
+		return fmt.Errorf("the seal is %v", err)
+	}
+	return nil
 }
 
 // Run follows the stream and seals until ctx ends, then seals what is left.
+// Damage found in the stream ends it without sealing: a seal over damaged
+// data would vouch for it. The sealer is then never ready, and Err says why.
 func (s *Sealer) Run(ctx context.Context) error {
 	target, err := s.store.LastSequence(ctx)
 	if err != nil {
@@ -103,8 +176,10 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 	followErr := make(chan error, 1)
 	go func() {
-		followErr <- s.store.FollowRecords(ctx, 0, func(r Record) error {
-			s.apply(r)
+		err := s.store.FollowRecords(ctx, 0, func(r Record) error {
+			if err := s.apply(r); err != nil {
+				return err
+			}
 			if r.Sequence >= target {
 				s.mu.Lock()
 				s.ready = true
@@ -112,6 +187,13 @@ func (s *Sealer) Run(ctx context.Context) error {
 			}
 			return nil
 		})
+		if errors.Is(err, events.ErrDamaged) {
+			s.mu.Lock()
+			s.fault = err
+			s.mu.Unlock()
+			s.log.Error("sealer stopped: the ledger's data is damaged; nothing more is sealed", "err", err)
+		}
+		followErr <- err
 	}()
 	if target == 0 {
 		s.mu.Lock()
@@ -124,6 +206,9 @@ func (s *Sealer) Run(ctx context.Context) error {
 	for {
 		select {
 		case err := <-followErr:
+			if errors.Is(err, events.ErrDamaged) {
+				return err
+			}
 			if ctx.Err() == nil {
 				return err
 			}
@@ -136,7 +221,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		s.mu.RLock()
-		ready, unsealed := s.ready, s.tree.Size()-s.sealedEvents()
+		ready, unsealed := s.ready && s.fault == nil, s.tree.Size()-s.sealedEvents()
 		s.mu.RUnlock()
 		if !ready || unsealed == 0 || (unsealed < s.every && s.now().Sub(lastSeal) < s.interval) {
 			continue
@@ -148,6 +233,13 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 }
 
+// Err is the damage that stopped the sealer, or nil.
+func (s *Sealer) Err() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.fault
+}
+
 func (s *Sealer) sealedEvents() uint64 {
 	if n := len(s.seals); n > 0 {
 		return s.seals[n-1].Events
@@ -157,11 +249,12 @@ func (s *Sealer) sealedEvents() uint64 {
 
 var errNothingToSeal = errors.New("nothing to seal")
 
-// Ready reports whether the sealer has read the stream as it was at start.
+// Ready reports whether the sealer has read the stream as it was at start,
+// finding no damage.
 func (s *Sealer) Ready() bool {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.ready
+	return s.ready && s.fault == nil
 }
 
 // SealNow appends a seal over every event read so far, unless the last seal
@@ -172,6 +265,10 @@ func (s *Sealer) SealNow(ctx context.Context) (SealedSeal, error) { return s.sea
 func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 	for attempt := 0; attempt < 20; attempt++ {
 		s.mu.RLock()
+		if s.fault != nil {
+			s.mu.RUnlock()
+			return SealedSeal{}, s.fault
+		}
 		if !s.ready {
 			s.mu.RUnlock()
 			return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)

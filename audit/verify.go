@@ -30,6 +30,7 @@ const (
 	SealCount     = "seal_count"     // a seal covers more or fewer events than precede it
 	SealMismatch  = "seal_mismatch"  // a seal's tree head does not match the events it covers
 	SealSignature = "seal_signature" // a seal is not signed by the ledger's key
+	BadRotation   = "key_rotation"   // a key rotation not signed by the key in force and the new key
 )
 
 // Problem is one thing verification found wrong, naming where.
@@ -52,13 +53,14 @@ func (p Problem) String() string {
 
 // Report is the outcome of a verification.
 type Report struct {
-	Events   uint64    `json:"events"`
-	Seals    uint64    `json:"seals"`
-	LastSeal *Seal     `json:"last_seal,omitempty"`
-	Unsealed uint64    `json:"unsealed"` // events after the last seal: chained, not yet sealed
-	Problems []Problem `json:"problems"`
-	Chains   int       `json:"commitments"`
-	KeyID    string    `json:"key_id,omitempty"`
+	Events    uint64    `json:"events"`
+	Seals     uint64    `json:"seals"`
+	Rotations uint64    `json:"key_rotations,omitempty"`
+	LastSeal  *Seal     `json:"last_seal,omitempty"`
+	Unsealed  uint64    `json:"unsealed"` // events after the last seal: chained, not yet sealed
+	Problems  []Problem `json:"problems"`
+	Chains    int       `json:"commitments"`
+	KeyID     string    `json:"key_id,omitempty"`
 }
 
 // OK reports whether nothing was found wrong.
@@ -248,6 +250,10 @@ func (v *Verifier) chain(ev eventRef) {
 
 func (v *Verifier) addSeal(r Record) {
 	var s Seal
+	if err := json.Unmarshal(r.Data, &s); err == nil && s.Type == KeyRotationType {
+		v.addRotation(r)
+		return
+	}
 	if err := json.Unmarshal(r.Data, &s); err != nil || s.Type != SealType {
 		v.report.Problems = append(v.report.Problems, Problem{Kind: Unreadable, Sequence: r.Sequence, Detail: "a message on the seal subject that is not a seal"})
 		return
@@ -271,6 +277,27 @@ func (v *Verifier) addSeal(r Record) {
 		problem(SealMismatch, fmt.Sprintf("its tree head %s does not match the %d events before it (%x): one of them was altered, swapped or replaced", short(s.TreeHead), s.Events, root[:4]))
 	}
 	v.settle(countOK)
+}
+
+// addRotation follows a key rotation: seals after it must be signed by the
+// new key, and the rotation itself by the key in force and the new key.
+func (v *Verifier) addRotation(r Record) {
+	var k KeyRotation
+	next, err := func() (ed25519.PublicKey, error) {
+		if err := json.Unmarshal(r.Data, &k); err != nil {
+			return nil, err
+		}
+		return k.Check(v.pub)
+	}()
+	if err != nil {
+		v.report.Problems = append(v.report.Problems, Problem{Kind: BadRotation, Sequence: r.Sequence, Detail: err.Error()})
+		return
+	}
+	v.report.Rotations++
+	if v.pub != nil {
+		v.pub = next
+		v.report.KeyID = KeyID(next)
+	}
 }
 
 // settle classifies the breaks read so far: with as many events as sealed,

@@ -176,6 +176,9 @@ func (c *Commitment) Apply(e Event) error {
 		if e.CommitmentID != c.ID {
 			return fmt.Errorf("event %s: belongs to commitment %s, not %s", e.ID, e.CommitmentID, c.ID)
 		}
+		if e.PrevHash != c.LastHash {
+			return fmt.Errorf("event %s: prev_hash %q does not link to the hash %q of the commitment's last event: the hash chain is broken", e.ID, e.PrevHash, c.LastHash)
+		}
 		switch d := data.(type) {
 		case *CommitmentMade:
 			return fmt.Errorf("event %s: commitment %s made twice", e.ID, c.ID)

@@ -16,7 +16,36 @@ var (
 	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
 	ErrVersionMismatch      = errors.New("version mismatch")
 	ErrNotReady             = errors.New("not ready")
+	// ErrDamaged: what the ledger stores is not what it wrote — a message
+	// missing from a stream that denies deletes, one it cannot decode, a
+	// broken hash chain, a seal that does not match its events. The ledger
+	// then refuses to serve rather than answer from damaged data.
+	ErrDamaged = errors.New("ledger data damaged")
 )
+
+// DamageError says where the stored data is damaged and how, in words an
+// operator can act on. It matches ErrDamaged.
+type DamageError struct {
+	Stream   string // the stream, e.g. LEDGER or ALERTS; empty when not one stream's
+	Sequence uint64 // the stream sequence at fault; 0 when not one message
+	Problem  string // what is wrong
+}
+
+func (e *DamageError) Error() string {
+	where := "ledger data"
+	switch {
+	case e.Stream != "" && e.Sequence > 0:
+		where = fmt.Sprintf("stream %s at sequence %d", e.Stream, e.Sequence)
+	case e.Stream != "":
+		where = "stream " + e.Stream
+	case e.Sequence > 0:
+		where = fmt.Sprintf("ledger data at sequence %d", e.Sequence)
+	}
+	return "damaged " + where + ": " + e.Problem
+}
+
+// Is makes a DamageError match ErrDamaged.
+func (e *DamageError) Is(target error) bool { return target == ErrDamaged }
 
 // FieldError is a rejected input: which field, and which rule it broke.
 // It matches ErrValidation unless Kind says otherwise (for example a

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -72,6 +73,9 @@ func (s *AlertStore) Append(ctx context.Context, a alerts.Alert, expectedLast ui
 	return ack.Sequence, nil
 }
 
+// CheckDense checks that the alerts stream holds every message it numbered.
+func (s *AlertStore) CheckDense(ctx context.Context) error { return checkDense(ctx, s.stream) }
+
 // LastSequence is the alerts stream's last sequence.
 func (s *AlertStore) LastSequence(ctx context.Context) (uint64, error) {
 	info, err := s.stream.Info(ctx)
@@ -92,10 +96,13 @@ func decodeAlert(msg jetstream.Msg, seq uint64) (alerts.Alert, error) {
 
 // Follow delivers every alert after sequence after, then new ones.
 func (s *AlertStore) Follow(ctx context.Context, after uint64, fn func(alerts.Alert) error) error {
-	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+	return follow(ctx, s.stream, after, s.cfg.Stall, func(msg jetstream.Msg, seq uint64) error {
 		a, err := decodeAlert(msg, seq)
+		if err == nil && a.ID == "" {
+			err = errors.New("it has no id")
+		}
 		if err != nil {
-			s.cfg.Logger.Error("skipping a message that is not an alert", "subject", msg.Subject(), "err", err)
+			return &events.DamageError{Stream: AlertStream, Sequence: seq, Problem: fmt.Sprintf("message on %s is not an alert: %v", msg.Subject(), err)}
 		}
 		return fn(a)
 	})

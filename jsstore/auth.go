@@ -23,24 +23,32 @@ const (
 // it can read no one else's replies (the ledger's own reads of its buckets).
 const AuditorInboxPrefix = "_INBOX_auditor"
 
-// AuditorPermissions lets a NATS client read the ledger's stream — stream
-// info, its messages, consumers of its own to read them — and the alerts
-// stream's info and messages, and subscribe to the alert subjects; and
-// nothing more: no publishing on the ledger's subjects, no change to any
-// stream, no consumers on the alerts stream (whose durable consumers deliver
-// webhooks), no access to the token or checkpoint buckets. The same list
-// serves an external cluster's configuration (see the README).
-func AuditorPermissions(ledger, alertStream string) *server.Permissions {
+// AuditorPermissions lets a NATS client read the ledger's events and
+// nothing more. It may read the ledger's stream one message at a time
+// (stream info, direct and message gets), and read the audit mirror (see
+// [AuditMirror]) with consumers of its own; it may read the alerts stream's
+// info and messages and subscribe to the alert subjects. It may not publish
+// on the ledger's subjects, change any stream, or create, update, list or
+// delete a consumer on the ledger's stream or the alerts stream: the ledger
+// reads and delivers through those consumers, and JetStream's "create" also
+// updates one (re-sent with headers_only or another filter, it would blind
+// the ledger's views and seals). Nor may it reach the token or checkpoint
+// buckets. The same list serves an external cluster's configuration (see
+// the README).
+func AuditorPermissions(ledger, mirror, alertStream string) *server.Permissions {
 	allow := []string{
 		"$JS.API.INFO", "$JS.API.STREAM.NAMES", "$JS.API.STREAM.LIST",
 		"$JS.API.STREAM.INFO." + ledger,
 		"$JS.API.STREAM.MSG.GET." + ledger,
 		"$JS.API.DIRECT.GET." + ledger, "$JS.API.DIRECT.GET." + ledger + ".>",
-		"$JS.API.CONSUMER.CREATE." + ledger, "$JS.API.CONSUMER.CREATE." + ledger + ".>",
-		"$JS.API.CONSUMER.INFO." + ledger + ".>",
-		"$JS.API.CONSUMER.NAMES." + ledger, "$JS.API.CONSUMER.LIST." + ledger,
-		"$JS.API.CONSUMER.MSG.NEXT." + ledger + ".>",
-		"$JS.ACK." + ledger + ".>", "$JS.FC." + ledger + ".>",
+		"$JS.API.STREAM.INFO." + mirror,
+		"$JS.API.STREAM.MSG.GET." + mirror,
+		"$JS.API.DIRECT.GET." + mirror, "$JS.API.DIRECT.GET." + mirror + ".>",
+		"$JS.API.CONSUMER.CREATE." + mirror, "$JS.API.CONSUMER.CREATE." + mirror + ".>",
+		"$JS.API.CONSUMER.INFO." + mirror + ".>",
+		"$JS.API.CONSUMER.NAMES." + mirror, "$JS.API.CONSUMER.LIST." + mirror,
+		"$JS.API.CONSUMER.MSG.NEXT." + mirror + ".>",
+		"$JS.ACK." + mirror + ".>", "$JS.FC." + mirror + ".>",
 		"$JS.API.STREAM.INFO." + alertStream,
 		"$JS.API.STREAM.MSG.GET." + alertStream,
 		"$JS.API.DIRECT.GET." + alertStream, "$JS.API.DIRECT.GET." + alertStream + ".>",

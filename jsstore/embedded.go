@@ -62,7 +62,7 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		ledgerPassword = pw
 		opts.Users = []*server.User{
 			{Username: LedgerUser, Password: pw},
-			{Username: AuditorUser, Password: cfg.AuditorPassword, Permissions: AuditorPermissions(DefaultStream, AlertStream)},
+			{Username: AuditorUser, Password: cfg.AuditorPassword, Permissions: AuditorPermissions(DefaultStream, AuditMirror, AlertStream)},
 		}
 		host, port, err := net.SplitHostPort(cfg.Listen)
 		if err != nil {

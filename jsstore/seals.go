@@ -45,7 +45,7 @@ func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast ui
 // FollowRecords delivers every stored message after sequence after, as it
 // is stored, then new ones.
 func (s *Store) FollowRecords(ctx context.Context, after uint64, fn func(audit.Record) error) error {
-	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+	return follow(ctx, s.stream, after, s.cfg.Stall, func(msg jetstream.Msg, seq uint64) error {
 		return fn(audit.Record{Sequence: seq, Subject: msg.Subject(), Data: msg.Data()})
 	})
 }
@@ -73,4 +73,46 @@ func (s *Store) Records(ctx context.Context, fn func(audit.Record) error) error 
 		return nil
 	}
 	return err
+}
+
+// AppendKeyRotation appends a key rotation on the seal subject if the
+// stream's last message is at expectedLast.
+func (s *Store) AppendKeyRotation(ctx context.Context, k audit.KeyRotation, expectedLast uint64) (uint64, error) {
+	body, err := json.Marshal(k)
+	if err != nil {
+		return 0, err
+	}
+	msg := &nats.Msg{Subject: s.sealSubject(), Data: body, Header: nats.Header{}}
+	msg.Header.Set("Ledger-Event-Type", audit.KeyRotationType)
+	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expectedLast))
+	if err != nil {
+		return 0, fmt.Errorf("append key rotation: %w", err)
+	}
+	return ack.Sequence, nil
+}
+
+// SealKeyInForce returns the id of the key the next seal must be signed
+// with: the new key of the last key rotation, or the key of the last seal,
+// whichever is later; "" when the stream holds neither. seq is where that
+// record stands.
+func (s *Store) SealKeyInForce(ctx context.Context) (keyID string, seq uint64, err error) {
+	msg, err := s.stream.GetLastMsgForSubject(ctx, s.sealSubject())
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return "", 0, nil
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("last seal: %w", err)
+	}
+	var rec struct {
+		Type     string `json:"type"`
+		KeyID    string `json:"key_id"`
+		NewKeyID string `json:"new_key_id"`
+	}
+	if err := json.Unmarshal(msg.Data, &rec); err != nil {
+		return "", msg.Sequence, &events.DamageError{Stream: s.cfg.Stream, Sequence: msg.Sequence, Problem: "the last message on the seal subject is not JSON"}
+	}
+	if rec.Type == audit.KeyRotationType {
+		return rec.NewKeyID, msg.Sequence, nil
+	}
+	return rec.KeyID, msg.Sequence, nil
 }

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,11 @@ const (
 	// keys. It closes the race between two identical requests in flight; the
 	// ledger remembers keys for ever through the events that carry them.
 	DuplicateWindow = time.Hour
+	// AuditMirror is the stream that mirrors the ledger's, message for
+	// message and sequence for sequence, for auditors who read it over NATS
+	// with consumers of their own: the ledger never reads it, so nothing an
+	// auditor does to its consumers can change what the ledger reads.
+	AuditMirror = "LEDGER_AUDIT"
 )
 
 // Config names the stream and how it is replicated.
@@ -36,7 +43,14 @@ type Config struct {
 	Stream   string // default DefaultStream
 	Subject  string // subject prefix, default DefaultSubject
 	Replicas int    // 0: keep the existing stream's, or 1 for a new one; 3 on a cluster
-	Logger   *slog.Logger
+	// AuditMirror keeps the stream AuditMirror, for auditors reading over
+	// NATS (a listener, or a cluster).
+	AuditMirror bool
+	// Stall is how long a reader waits for the next message while the
+	// stream holds it before the stream is taken for damaged (default
+	// StallAfter).
+	Stall  time.Duration
+	Logger *slog.Logger
 }
 
 func (cfg *Config) defaults() {
@@ -49,7 +63,16 @@ func (cfg *Config) defaults() {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Stall == 0 {
+		cfg.Stall = StallAfter
+	}
 }
+
+// StallAfter is how long a reader of a stream waits for the next message
+// that the stream holds: a healthy consumer delivers in milliseconds, so
+// one that delivers nothing for this long while the stream holds more has
+// been changed or cannot read the store, and that is damage.
+const StallAfter = 15 * time.Second
 
 // Store is the JetStream implementation of [events.Store].
 type Store struct {
@@ -85,6 +108,20 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	})
 	if err != nil {
 		return nil, fmt.Errorf("stream %s: %w", cfg.Stream, err)
+	}
+	if cfg.AuditMirror {
+		if _, err := js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+			Name:        AuditMirror,
+			Description: "Promise Ledger: a mirror of " + cfg.Stream + " for auditors; the ledger never reads it",
+			Mirror:      &jetstream.StreamSource{Name: cfg.Stream},
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+			DenyDelete:  true,
+			DenyPurge:   true,
+			AllowDirect: true,
+		}); err != nil {
+			return nil, fmt.Errorf("stream %s: %w", AuditMirror, err)
+		}
 	}
 	return &Store{js: js, stream: st, cfg: cfg}, nil
 }
@@ -160,8 +197,14 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 	return info.State.LastSeq, nil
 }
 
+// LoadWait bounds how long Load waits for the next event of a commitment
+// that the stream says it holds: past it, the message is taken for lost.
+const LoadWait = 10 * time.Second
+
 // Load reads one commitment's events with an ordered consumer filtered on
-// its subject.
+// its subject. A message the stream counts but does not deliver within
+// LoadWait, or one that is not an event of this commitment, is damage
+// (an error matching events.ErrDamaged), never a wait without end.
 func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, error) {
 	if _, err := uuid.Parse(commitmentID); err != nil {
 		return nil, fmt.Errorf("load %q: %w", commitmentID, events.ErrNotFound)
@@ -172,7 +215,8 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", commitmentID, err)
 	}
-	if cons.CachedInfo().NumPending == 0 {
+	pending := cons.CachedInfo().NumPending
+	if pending == 0 {
 		return nil, nil
 	}
 	it, err := cons.Messages(jetstream.PullMaxMessages(256))
@@ -182,13 +226,28 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 	defer it.Stop()
 	var out []events.Event
 	for {
-		msg, err := it.Next(jetstream.NextContext(ctx))
+		wctx, cancel := context.WithTimeout(ctx, LoadWait)
+		msg, err := it.Next(jetstream.NextContext(wctx))
+		cancel()
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				return nil, &events.DamageError{Stream: s.cfg.Stream, Problem: fmt.Sprintf("commitment %s: the stream counts %d events but delivered %d and nothing more within %s", commitmentID, pending, len(out), LoadWait)}
+			}
 			return nil, fmt.Errorf("load %s: %w", commitmentID, err)
 		}
 		ev, meta, err := s.decode(msg)
+		if err == nil && len(msg.Data()) == 0 {
+			err = errors.New("delivered without its body")
+		}
+		if err == nil && ev.CommitmentID != commitmentID {
+			err = fmt.Errorf("it is an event of commitment %q", ev.CommitmentID)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("load %s: %w", commitmentID, err)
+			seq := uint64(0)
+			if meta != nil {
+				seq = meta.Sequence.Stream
+			}
+			return nil, &events.DamageError{Stream: s.cfg.Stream, Sequence: seq, Problem: fmt.Sprintf("message on %s is not an event of commitment %s: %v", msg.Subject(), commitmentID, err)}
 		}
 		out = append(out, ev)
 		if meta.NumPending == 0 {
@@ -198,17 +257,18 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 }
 
 // Follow delivers every event after sequence after, then new ones as they
-// are stored, until ctx ends or fn fails. A message that is not a ledger
-// event is logged and delivered as an Event with only its Sequence set.
+// are stored, until ctx ends or fn fails. Seals are delivered as an Event
+// with only its Sequence set. A message that is not a ledger event, or a
+// gap in the sequence, ends it with an error matching events.ErrDamaged:
+// only the ledger writes on its subjects, and the stream denies deletes.
 func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) error) error {
-	return follow(ctx, s.stream, after, func(msg jetstream.Msg, seq uint64) error {
+	return follow(ctx, s.stream, after, s.cfg.Stall, func(msg jetstream.Msg, seq uint64) error {
 		if s.isSeal(msg.Subject()) {
 			return fn(events.Event{Sequence: seq}) // not an event: only a position
 		}
 		ev, _, err := s.decode(msg)
 		if err != nil {
-			s.cfg.Logger.Error("skipping a message that is not a ledger event", "subject", msg.Subject(), "err", err)
-			ev = events.Event{Sequence: seq}
+			return &events.DamageError{Stream: s.cfg.Stream, Sequence: seq, Problem: fmt.Sprintf("message on %s is not a ledger event: %v", msg.Subject(), err)}
 		}
 		return fn(ev)
 	})
@@ -216,7 +276,13 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) 
 
 // follow reads a stream in order from the message after sequence after,
 // with an ordered consumer, and keeps following until ctx ends or fn fails.
-func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg jetstream.Msg, seq uint64) error) error {
+// The ledger's streams deny deletes, so their sequences are dense: a
+// sequence that skips or goes back, or a message delivered without its body
+// (a consumer changed behind the ledger's back), is damage, and ends it
+// with an error matching events.ErrDamaged rather than be passed over; so
+// does a consumer that delivers nothing for stall while the stream holds
+// messages after the last one delivered.
+func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.Duration, fn func(msg jetstream.Msg, seq uint64) error) error {
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if after > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
@@ -225,12 +291,15 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}
+	name := st.CachedInfo().Config.Name
 	// The handler runs under mu and checks stopped, so that once follow has
 	// returned, fn is never called again.
 	var (
-		mu      sync.Mutex
-		stopped bool
-		failed  = make(chan error, 1)
+		mu        sync.Mutex
+		stopped   bool
+		next      = after + 1
+		delivered = time.Now()
+		failed    = make(chan error, 1)
 	)
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		mu.Lock()
@@ -240,6 +309,10 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 		}
 		meta, err := msg.Metadata()
 		if err == nil {
+			err = checkDelivery(name, msg, meta.Sequence.Stream, next)
+		}
+		if err == nil {
+			next, delivered = meta.Sequence.Stream+1, time.Now()
 			err = fn(msg, meta.Sequence.Stream)
 		}
 		if err != nil {
@@ -251,15 +324,119 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, fn func(msg 
 		return fmt.Errorf("follow: %w", err)
 	}
 	defer cc.Stop()
-	select {
-	case <-ctx.Done():
-		err = ctx.Err()
-	case err = <-failed:
+	tick := time.NewTicker(stall / 5)
+	defer tick.Stop()
+	for err == nil {
+		select {
+		case <-ctx.Done():
+			err = ctx.Err()
+		case err = <-failed:
+		case <-tick.C:
+			err = checkStall(ctx, st, &mu, &next, &delivered, stall)
+		}
 	}
 	mu.Lock()
 	stopped = true
 	mu.Unlock()
 	return err
+}
+
+// checkStall reports damage when nothing was delivered for stall while the
+// stream holds messages after the last one delivered.
+func checkStall(ctx context.Context, st jetstream.Stream, mu *sync.Mutex, next *uint64, delivered *time.Time, stall time.Duration) error {
+	mu.Lock()
+	want, quiet := *next, time.Since(*delivered)
+	mu.Unlock()
+	if quiet < stall {
+		return nil
+	}
+	ictx, cancel := context.WithTimeout(ctx, stall/5)
+	defer cancel()
+	info, err := st.Info(ictx)
+	if err != nil || info.State.LastSeq < want {
+		return nil // nothing to deliver, or the server cannot say now: not a stall
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if *next != want {
+		return nil // it moved meanwhile
+	}
+	return &events.DamageError{Stream: info.Config.Name, Sequence: want, Problem: fmt.Sprintf("the stream holds messages up to sequence %d, but nothing after %d was delivered for %s (a damaged store, or a consumer whose filter was changed)", info.State.LastSeq, want-1, quiet.Round(time.Second))}
+}
+
+// checkDelivery checks that a message is the one expected next, whole.
+func checkDelivery(stream string, msg jetstream.Msg, seq, want uint64) error {
+	switch {
+	case seq > want:
+		return &events.DamageError{Stream: stream, Sequence: want, Problem: fmt.Sprintf("message missing: delivery went from sequence %d to %d, and the stream denies deletes (a damaged store, or a consumer whose filter was changed)", want-1, seq)}
+	case seq < want:
+		return &events.DamageError{Stream: stream, Sequence: seq, Problem: fmt.Sprintf("sequence went back from %d to %d", want-1, seq)}
+	case len(msg.Data()) == 0 && msg.Headers().Get("Nats-Msg-Size") != "":
+		return &events.DamageError{Stream: stream, Sequence: seq, Problem: "message delivered without its body (headers only): the reading consumer was changed behind the ledger's back"}
+	}
+	return nil
+}
+
+// CheckDense checks that the stream holds every message from sequence 1 to
+// its last: it denies deletes, so a missing message is damage. The error
+// names the missing sequences.
+func (s *Store) CheckDense(ctx context.Context) error { return checkDense(ctx, s.stream) }
+
+func checkDense(ctx context.Context, st jetstream.Stream) error {
+	info, err := st.Info(ctx, jetstream.WithDeletedDetails(true))
+	if err != nil {
+		return fmt.Errorf("stream info: %w", err)
+	}
+	state, name := info.State, info.Config.Name
+	if state.LastSeq == 0 {
+		return nil
+	}
+	if state.FirstSeq == 1 && state.NumDeleted == 0 && state.Msgs == state.LastSeq {
+		return nil
+	}
+	missing := append([]uint64(nil), state.Deleted...)
+	for q := uint64(1); q < state.FirstSeq && len(missing) < 1000; q++ {
+		missing = append(missing, q)
+	}
+	slices.Sort(missing)
+	n := state.LastSeq - state.Msgs
+	return &events.DamageError{Stream: name, Sequence: first(missing), Problem: fmt.Sprintf("%d of its %d messages are missing (%s), and the stream denies deletes: the data folder is damaged", n, state.LastSeq, ranges(missing))}
+}
+
+func first(s []uint64) uint64 {
+	if len(s) == 0 {
+		return 0
+	}
+	return s[0]
+}
+
+// ranges writes sorted sequences as "3, 7–9, 12", the first few only.
+func ranges(seqs []uint64) string {
+	if len(seqs) == 0 {
+		return "sequences not listed by the server"
+	}
+	var b strings.Builder
+	b.WriteString("sequences ")
+	for i, n := 0, 0; i < len(seqs); n++ {
+		j := i
+		for j+1 < len(seqs) && seqs[j+1] == seqs[j]+1 {
+			j++
+		}
+		if n == 10 {
+			b.WriteString(", …")
+			break
+		}
+		if n > 0 {
+			b.WriteString(", ")
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d–%d", seqs[i], seqs[j])
+		} else {
+			fmt.Fprintf(&b, "%d", seqs[i])
+		}
+		i = j + 1
+	}
+	return b.String()
 }
 
 func (s *Store) decode(msg jetstream.Msg) (events.Event, *jetstream.MsgMetadata, error) {

@@ -284,7 +284,7 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(emb.Shutdown)
-	st, _ := natstest.OpenStore(t, emb)
+	st, ledgerNC := openWithMirror(t, emb)
 	c := newID(t)
 	if _, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0); err != nil {
 		t.Fatal(err)
@@ -326,7 +326,8 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// It can read: stream info, and the events through a consumer of its own.
+	// It can read: stream info, one message, and the events through a
+	// consumer of its own on the audit mirror.
 	s, err := js.Stream(ctx, jsstore.DefaultStream)
 	if err != nil {
 		t.Fatalf("auditor stream info: %v", err)
@@ -334,7 +335,11 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	if s.CachedInfo().State.Msgs != 1 {
 		t.Fatalf("auditor sees %d messages", s.CachedInfo().State.Msgs)
 	}
-	cons, err := js.OrderedConsumer(ctx, jsstore.DefaultStream, jetstream.OrderedConsumerConfig{})
+	if m, err := s.GetMsg(ctx, 1, jetstream.WithGetMsgSubject("")); err != nil || !strings.Contains(string(m.Data), c) {
+		t.Fatalf("auditor direct get: %v", err)
+	}
+	_ = ledgerNC
+	cons, err := js.OrderedConsumer(ctx, jsstore.AuditMirror, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatalf("auditor consumer: %v", err)
 	}
@@ -410,5 +415,156 @@ func TestEmbedded_AuditorCannotForgeEvents(t *testing.T) {
 	_ = nc.Flush()
 	if last, _ := as.LastSequence(ctx); last != 1 {
 		t.Fatalf("the alerts stream holds %d messages, want 1", last)
+	}
+}
+
+// openWithMirror opens the ledger's stream with its audit mirror, as serve
+// does when auditors may connect over NATS.
+func openWithMirror(t *testing.T, emb *jsstore.Embedded) (*jsstore.Store, *nats.Conn) {
+	t.Helper()
+	nc, err := emb.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	st, err := jsstore.Open(context.Background(), nc, jsstore.Config{AuditMirror: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, nc
+}
+
+// The attack of the adversarial trial, through a real NATS connection as
+// the auditor: re-sending the config of one of the ledger's own consumers
+// with headers_only (or another filter) used to be accepted — JetStream's
+// consumer "create" also updates — and blinded the ledger's views and
+// seals. The auditor may no longer list, create, update or delete any
+// consumer on the ledger's stream; it reads the audit mirror instead, which
+// holds the same messages at the same sequences and which the ledger never
+// reads.
+func TestEmbedded_AuditorCannotChangeTheLedgersConsumers(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: t.TempDir(), Listen: "127.0.0.1:-1", AuditorPassword: "auditor-secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emb.Shutdown)
+	st, ledgerNC := openWithMirror(t, emb)
+	c := newID(t)
+	first := newEvent(t, c, events.CommitmentMadeType, "")
+	if _, err := st.Append(ctx, first, 0); err != nil {
+		t.Fatal(err)
+	}
+	// The ledger follows its stream, as its projection does.
+	got := make(chan events.Event, 10)
+	fctx, fcancel := context.WithCancel(ctx)
+	followed := make(chan struct{}) // closed when Follow returns, with followErr
+	var followErr error
+	go func() {
+		defer close(followed)
+		followErr = st.Follow(fctx, 0, func(ev events.Event) error { got <- ev; return nil })
+	}()
+	defer func() { fcancel(); <-followed }()
+	if ev := <-got; ev.ID != first.ID {
+		t.Fatalf("followed %+v", ev)
+	}
+	ljs, err := jetstream.New(ledgerNC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ls, err := ljs.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ledgers []jetstream.ConsumerConfig
+	for info := range ls.ListConsumers(ctx).Info() {
+		ledgers = append(ledgers, info.Config)
+	}
+	if len(ledgers) == 0 {
+		t.Fatal("the ledger has no consumer on its stream")
+	}
+
+	nc, err := nats.Connect(emb.ClientURL(), nats.UserInfo(jsstore.AuditorUser, "auditor-secret"), nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short := func() context.Context {
+		c, cancel := context.WithTimeout(ctx, time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	as, err := js.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatalf("auditor stream info: %v", err)
+	}
+	lister := as.ConsumerNames(short())
+	for range lister.Name() {
+		t.Error("the auditor listed the ledger's consumers")
+	}
+	for _, cfg := range ledgers {
+		for name, change := range map[string]func(*jetstream.ConsumerConfig){
+			"headers_only":    func(c *jetstream.ConsumerConfig) { c.HeadersOnly = true },
+			"filter":          func(c *jetstream.ConsumerConfig) { c.FilterSubject, c.FilterSubjects = "ledger.none", nil },
+			"deliver nothing": func(c *jetstream.ConsumerConfig) { c.DeliverPolicy, c.OptStartSeq = jetstream.DeliverNewPolicy, 0 },
+		} {
+			attack := cfg
+			change(&attack)
+			if _, err := js.CreateOrUpdateConsumer(short(), jsstore.DefaultStream, attack); err == nil {
+				t.Errorf("the auditor changed the ledger's consumer %s (%s)", cfg.Name, name)
+			}
+		}
+		if err := js.DeleteConsumer(short(), jsstore.DefaultStream, cfg.Name); err == nil {
+			t.Errorf("the auditor deleted the ledger's consumer %s", cfg.Name)
+		}
+		// The raw request, as a hand-written client would send it.
+		body, _ := json.Marshal(map[string]any{"stream_name": jsstore.DefaultStream, "config": map[string]any{"name": cfg.Name, "headers_only": true, "deliver_policy": "all", "ack_policy": "none"}})
+		if m, err := nc.Request("$JS.API.CONSUMER.CREATE."+jsstore.DefaultStream+"."+cfg.Name, body, time.Second); err == nil && !strings.Contains(string(m.Data), `"error"`) {
+			t.Errorf("the raw create request was accepted: %s", m.Data)
+		}
+	}
+	for info := range ls.ListConsumers(ctx).Info() {
+		if info.Config.HeadersOnly || info.Config.FilterSubject == "ledger.none" || info.Config.DeliverPolicy == jetstream.DeliverNewPolicy {
+			t.Errorf("the ledger's consumer %s was changed: %+v", info.Name, info.Config)
+		}
+	}
+	// The ledger still reads every event whole.
+	second := newEvent(t, c, events.FulfillmentRecordedType, "")
+	if _, err := st.Append(ctx, second, 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-got:
+		if ev.ID != second.ID || ev.Type != events.FulfillmentRecordedType {
+			t.Fatalf("the ledger read %+v", ev)
+		}
+	case <-followed:
+		t.Fatalf("the ledger stopped following: %v", followErr)
+	case <-ctx.Done():
+		t.Fatal("the ledger read nothing more")
+	}
+	// The auditor reads the same messages, at the same sequences, from the mirror.
+	cons, err := js.OrderedConsumer(ctx, jsstore.AuditMirror, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatalf("auditor consumer on the mirror: %v", err)
+	}
+	for want := uint64(1); want <= 2; want++ {
+		msg, err := cons.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("auditor read of the mirror: %v", err)
+		}
+		meta, _ := msg.Metadata()
+		orig, err := ls.GetMsg(ctx, want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if meta.Sequence.Stream != want || string(msg.Data()) != string(orig.Data) || msg.Subject() != orig.Subject {
+			t.Fatalf("mirror message %d differs from the ledger's", want)
+		}
 	}
 }

@@ -36,7 +36,6 @@ type checkpoint struct {
 	Sequence    uint64               `json:"sequence"`   // every message up to here is folded in
 	LastEvent   eventRef             `json:"last_event"` // the last event folded: proves which stream this is of
 	SavedAt     time.Time            `json:"saved_at"`
-	Skipped     int                  `json:"skipped"`
 	Commitments []*events.Commitment `json:"commitments"`
 	Receipts    map[string]Receipt   `json:"receipts"`
 }
@@ -52,7 +51,7 @@ func (p *Projection) encodeCheckpoint(now time.Time) ([]byte, uint64, error) {
 	p.mu.RLock()
 	cp := checkpoint{
 		Projection: Name, Format: checkpointFormat, Sequence: p.applied.Seq(), LastEvent: p.lastEvent,
-		SavedAt: now.UTC(), Skipped: p.skipped,
+		SavedAt:     now.UTC(),
 		Commitments: make([]*events.Commitment, 0, len(p.ids)),
 		Receipts:    make(map[string]Receipt, len(p.receipts)),
 	}
@@ -84,8 +83,12 @@ func (p *Projection) SaveCheckpoint(ctx context.Context, cps Checkpoints) error 
 
 // restore loads the saved state if there is one that can be trusted: same
 // projection and format, decodable, not ahead of the stream, and ending on
-// the very event the stream holds at that sequence. Otherwise it leaves the
-// projection empty, to be rebuilt from event one, and says why.
+// the very event the stream holds at that sequence. A checkpoint that cannot
+// be read, or is of another format, leaves the projection empty, to be
+// rebuilt from event one, and says why. One ahead of the stream, or ending
+// on an event the stream does not hold at that sequence, says that events
+// the ledger once folded are gone: that is damage (an error matching
+// events.ErrDamaged), and the ledger must not serve.
 func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkpoints) (uint64, error) {
 	b, err := cps.Load(ctx, Name)
 	if err != nil {
@@ -103,12 +106,17 @@ func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkp
 		return 0, err
 	}
 	if cp.Sequence > last {
-		return 0, fmt.Errorf("checkpoint at sequence %d is ahead of the stream (last %d): it belongs to another stream", cp.Sequence, last)
+		return 0, &events.DamageError{Sequence: last + 1, Problem: fmt.Sprintf("the checkpoint saved at %s had folded every message up to sequence %d, but the stream now ends at %d: messages are lost, or the stream was replaced", cp.SavedAt.Format(time.RFC3339), cp.Sequence, last)}
 	}
 	if cp.LastEvent.Sequence > 0 {
 		ev, err := store.Get(ctx, cp.LastEvent.Sequence)
-		if err != nil || ev.ID != cp.LastEvent.ID {
-			return 0, fmt.Errorf("checkpoint ends on event %s at sequence %d, which the stream does not hold", cp.LastEvent.ID, cp.LastEvent.Sequence)
+		switch {
+		case err != nil && !errors.Is(err, events.ErrNotFound):
+			return 0, err
+		case err != nil:
+			return 0, &events.DamageError{Sequence: cp.LastEvent.Sequence, Problem: fmt.Sprintf("the checkpoint ends on event %s at this sequence, which the stream no longer holds", cp.LastEvent.ID)}
+		case ev.ID != cp.LastEvent.ID:
+			return 0, &events.DamageError{Sequence: cp.LastEvent.Sequence, Problem: fmt.Sprintf("the checkpoint ends on event %s at this sequence, but the stream holds event %s there: the stream was replaced or altered", cp.LastEvent.ID, ev.ID)}
 		}
 	}
 	commitments := make(map[string]*events.Commitment, len(cp.Commitments))
@@ -126,7 +134,7 @@ func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkp
 	}
 	p.mu.Lock()
 	p.commitments, p.ids, p.receipts = commitments, ids, cp.Receipts
-	p.lastEvent, p.skipped = cp.LastEvent, cp.Skipped
+	p.lastEvent = cp.LastEvent
 	p.applied.Advance(cp.Sequence)
 	p.mu.Unlock()
 	p.stats.lastCheckpoint.Store(cp.Sequence)

@@ -3,9 +3,11 @@ package projections_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -47,6 +49,7 @@ func start(t *testing.T, st *jsstore.Store, cfg projections.RunConfig) running {
 	for !view.Ready() {
 		select {
 		case err := <-done:
+			stopped = true
 			t.Fatalf("projection stopped: %v", err)
 		default:
 		}
@@ -174,8 +177,6 @@ func TestCheckpoint_UntrustworthyIsIgnored(t *testing.T) {
 		"truncated":             good[:len(good)/2],
 		"another format":        edit("format", 999),
 		"another projection":    edit("projection", "alerts"),
-		"ahead of the stream":   edit("sequence", 1000),
-		"of another stream":     edit("last_event", map[string]any{"sequence": 20, "id": "01930000-0000-7000-8000-000000000000"}),
 		"commitment without id": edit("commitments", []any{map[string]any{"Version": 1}}),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -191,6 +192,65 @@ func TestCheckpoint_UntrustworthyIsIgnored(t *testing.T) {
 				t.Fatalf("rebuild differs:\n%.300s\n%.300s", got, want)
 			}
 			r.stop()
+		})
+	}
+}
+
+// A checkpoint ahead of the stream, or ending on an event the stream does not
+// hold there, says that events the ledger once folded are gone: the
+// projection refuses to start, naming the damage, rather than rebuild from
+// what is left.
+func TestCheckpoint_AheadOrMismatchedIsDamage(t *testing.T) {
+	st, _ := natstest.Store(t)
+	ctx := context.Background()
+	cps, err := st.OpenCheckpoints(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := start(t, st, projections.RunConfig{Checkpoints: cps})
+	fill(t, r.ledger, 10)
+	r.stop()
+	good, err := cps.Load(ctx, projections.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cp map[string]any
+	if err := json.Unmarshal(good, &cp); err != nil {
+		t.Fatal(err)
+	}
+	edit := func(key string, v any) []byte {
+		c := map[string]any{}
+		for k, x := range cp {
+			c[k] = x
+		}
+		c[key] = v
+		b, _ := json.Marshal(c)
+		return b
+	}
+	for name, tc := range map[string]struct {
+		data []byte
+		want string
+	}{
+		"ahead of the stream": {edit("sequence", 1000), "had folded every message up to sequence 1000, but the stream now ends at 20"},
+		"of another stream":   {edit("last_event", map[string]any{"sequence": 20, "id": "01930000-0000-7000-8000-000000000000"}), "but the stream holds event"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := cps.Save(ctx, projections.Name, tc.data); err != nil {
+				t.Fatal(err)
+			}
+			view := projections.New(quiet())
+			rctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+			defer cancel()
+			err := view.Run(rctx, st, projections.RunConfig{Checkpoints: cps})
+			if !errors.Is(err, events.ErrDamaged) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Run: %v; want damage saying %q", err, tc.want)
+			}
+			if view.Ready() || view.Err() == nil {
+				t.Fatalf("a damaged projection is ready (%v) or says nothing (%v)", view.Ready(), view.Err())
+			}
+			if _, err := cps.Load(ctx, projections.Name); err != nil {
+				t.Fatal(err)
+			}
 		})
 	}
 }

@@ -36,9 +36,10 @@ type Projection struct {
 	receipts    map[string]Receipt
 	applied     seqwait.Position // stream sequence of the last message applied; advanced under mu
 	lastEvent   eventRef         // the last event folded
-	skipped     int
 
 	ready    atomic.Bool
+	fault    atomic.Pointer[error] // damage found: the projection stops and is never ready again
+	faulted  chan struct{}         // closed when fault is set
 	stats    stats
 	onChange func(commitmentID string)
 }
@@ -64,17 +65,16 @@ type Stats struct {
 	CatchUp          time.Duration // how long the last start took to be ready
 	LastCheckpoint   uint64        // sequence of the last checkpoint saved or restored
 	CheckpointErrors uint64
-	Skipped          int // events that could not be folded
 	Commitments      int
 }
 
 // Stats returns the projection's counters.
 func (p *Projection) Stats() Stats {
 	p.mu.RLock()
-	applied, skipped, n := p.applied.Seq(), p.skipped, len(p.ids)
+	applied, n := p.applied.Seq(), len(p.ids)
 	p.mu.RUnlock()
 	return Stats{
-		Applied: applied, Skipped: skipped, Commitments: n,
+		Applied: applied, Commitments: n,
 		EventsApplied:    p.stats.eventsApplied.Load(),
 		RestoredFrom:     p.stats.restoredFrom.Load(),
 		CatchUp:          time.Duration(p.stats.catchUpNanos.Load()),
@@ -92,6 +92,7 @@ func New(log *slog.Logger) *Projection {
 		log:         log,
 		commitments: make(map[string]*events.Commitment),
 		receipts:    make(map[string]Receipt),
+		faulted:     make(chan struct{}),
 	}
 }
 
@@ -118,8 +119,20 @@ func (c *RunConfig) defaults() {
 
 // Run starts from the checkpoint when a trustworthy one exists (else from
 // event one), catches up with the stream, marks the projection ready, and
-// keeps following until ctx ends; then it saves a last checkpoint.
+// keeps following until ctx ends; then it saves a last checkpoint. Damage
+// (an error matching events.ErrDamaged: a checkpoint ahead of the stream or
+// not matching it, a gap, a message that is not an event, an event that
+// cannot be folded) ends it: the projection is then never ready, and Err
+// says why.
 func (p *Projection) Run(ctx context.Context, store events.Store, cfg RunConfig) error {
+	err := p.run(ctx, store, cfg)
+	if errors.Is(err, events.ErrDamaged) {
+		p.fail(err)
+	}
+	return err
+}
+
+func (p *Projection) run(ctx context.Context, store events.Store, cfg RunConfig) error {
 	cfg.defaults()
 	start := time.Now()
 	if cfg.Checkpoints != nil {
@@ -130,6 +143,8 @@ func (p *Projection) Run(ctx context.Context, store events.Store, cfg RunConfig)
 			p.log.Info("projection restored from checkpoint", "projection", Name, "sequence", seq, "commitments", p.Len(), "took", time.Since(start))
 		case errors.Is(err, ErrNoCheckpoint):
 			p.log.Info("no checkpoint: projection rebuilds from event one", "projection", Name)
+		case errors.Is(err, events.ErrDamaged):
+			return err
 		default:
 			p.log.Warn("checkpoint ignored: projection rebuilds from event one", "projection", Name, "reason", err)
 		}
@@ -146,6 +161,9 @@ func (p *Projection) Run(ctx context.Context, store events.Store, cfg RunConfig)
 		go func() { defer close(done); p.checkpointLoop(ctx, cfg) }()
 		defer func() {
 			<-done
+			if p.Err() != nil {
+				return // never save a view of damaged data
+			}
 			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
 			if p.Applied() != p.stats.lastCheckpoint.Load() {
@@ -155,10 +173,23 @@ func (p *Projection) Run(ctx context.Context, store events.Store, cfg RunConfig)
 			}
 		}()
 	}
-	return store.Follow(ctx, p.Applied(), func(ev events.Event) error {
-		p.Apply(ev)
-		return nil
-	})
+	return store.Follow(ctx, p.Applied(), p.Apply)
+}
+
+// fail records damage: the projection is no longer ready.
+func (p *Projection) fail(err error) {
+	if p.fault.CompareAndSwap(nil, &err) {
+		close(p.faulted)
+		p.log.Error("projection stopped: the ledger's data is damaged", "projection", Name, "err", err)
+	}
+}
+
+// Err is the damage that stopped the projection, or nil.
+func (p *Projection) Err() error {
+	if e := p.fault.Load(); e != nil {
+		return *e
+	}
+	return nil
 }
 
 // checkpointLoop saves a checkpoint when enough events or enough time have passed.
@@ -189,7 +220,8 @@ var errCaughtUp = errors.New("caught up")
 // CatchUp folds every message from the one after the last applied to the
 // last one the stream holds now, then returns. keep, when set, selects the
 // events to fold (the others only advance the sequence); progress, when set,
-// is told of each message.
+// is told of each message. Damage the store finds (a gap, a stall, a message
+// that is not an event) ends it with an error matching events.ErrDamaged.
 func (p *Projection) CatchUp(ctx context.Context, store events.Store, keep func(events.Event) bool, progress func(applied, target uint64)) error {
 	target, err := store.LastSequence(ctx)
 	if err != nil {
@@ -204,7 +236,9 @@ func (p *Projection) CatchUp(ctx context.Context, store events.Store, keep func(
 		if keep != nil && !keep(ev) {
 			ev = events.Event{Sequence: ev.Sequence}
 		}
-		p.Apply(ev)
+		if err := p.Apply(ev); err != nil {
+			return err
+		}
 		if progress != nil {
 			progress(ev.Sequence, target)
 		}
@@ -213,40 +247,39 @@ func (p *Projection) CatchUp(ctx context.Context, store events.Store, keep func(
 		}
 		return nil
 	})
-	if !errors.Is(err, errCaughtUp) {
-		return fmt.Errorf("projection catch-up: %w", err)
+	if errors.Is(err, errCaughtUp) {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("projection catch-up: %w", err)
 }
 
 // Ready reports whether the projection has caught up with the stream as it
-// was when Run started.
-func (p *Projection) Ready() bool { return p.ready.Load() }
+// was when Run started, and found no damage.
+func (p *Projection) Ready() bool { return p.ready.Load() && p.fault.Load() == nil }
 
 // Apply folds one message. Messages must come in stream order; one already
-// applied is ignored, and one without a type (not an event, or filtered
-// out) only advances the sequence. An event that cannot be folded is logged
-// and skipped: the stream is the truth, and one bad event must not stop
-// every view.
-func (p *Projection) Apply(ev events.Event) {
+// applied is ignored, and one without a type (a seal, or an event filtered
+// out) only advances the sequence. An event that cannot be folded is
+// damage: the error matches events.ErrDamaged and nothing is applied, for a
+// view that passed over an event would answer wrongly from then on.
+func (p *Projection) Apply(ev events.Event) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if ev.Sequence <= p.applied.Seq() {
-		return
+		return nil
 	}
 	if ev.Type != "" {
 		if err := p.fold(ev); err != nil {
-			p.skipped++
-			p.log.Error("projection skipped an event", "sequence", ev.Sequence, "type", ev.Type, "commitment", ev.CommitmentID, "err", err)
-		} else {
-			p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
-			p.stats.eventsApplied.Add(1)
-			if p.onChange != nil {
-				p.onChange(ev.CommitmentID)
-			}
+			return &events.DamageError{Sequence: ev.Sequence, Problem: fmt.Sprintf("event %s (%s) of commitment %s cannot be folded: %v", ev.ID, ev.Type, ev.CommitmentID, err)}
+		}
+		p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
+		p.stats.eventsApplied.Add(1)
+		if p.onChange != nil {
+			p.onChange(ev.CommitmentID)
 		}
 	}
 	p.applied.Advance(ev.Sequence) // after the fold: whoever it wakes reads the new state
+	return nil
 }
 
 func (p *Projection) fold(ev events.Event) error {
@@ -283,9 +316,23 @@ func (p *Projection) Len() int {
 }
 
 // WaitFor blocks until the event at stream sequence seq has been applied, so
-// that a client reads its own writes.
+// that a client reads its own writes. Damage found meanwhile ends the wait
+// with it: that event will never be applied.
 func (p *Projection) WaitFor(ctx context.Context, seq uint64) error {
-	return p.applied.Wait(ctx, seq)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-p.faulted:
+			cancel(p.Err())
+		case <-ctx.Done():
+		}
+	}()
+	err := p.applied.Wait(ctx, seq)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, events.ErrDamaged) {
+		return cause
+	}
+	return err
 }
 
 // Commitment returns the current state of one commitment. The result is

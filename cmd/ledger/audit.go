@@ -41,17 +41,79 @@ func (s sealFlags) path(c connFlags) string {
 	return filepath.Join(c.data, "seal.key")
 }
 
-// key loads the seal key, creating it on first start.
-func (s sealFlags) key(c connFlags, log *slog.Logger) (ed25519.PrivateKey, error) {
-	key, created, err := audit.LoadOrCreateKey(s.path(c))
+// key loads the seal key. It is created on first start only: while the
+// stream holds seals, a key file that is missing or holds another key than
+// the one in force is refused, never quietly replaced, for a new key would
+// make every earlier seal read as not signed by the ledger's key.
+func (s sealFlags) key(ctx context.Context, c connFlags, store *jsstore.Store, log *slog.Logger) (ed25519.PrivateKey, error) {
+	inForce, at, err := store.SealKeyInForce(ctx)
+	if err != nil {
+		return nil, err
+	}
+	path := s.path(c)
+	if inForce == "" {
+		key, created, err := audit.LoadOrCreateKey(path)
+		if err != nil {
+			return nil, fmt.Errorf("--seal-key: %w", err)
+		}
+		if created {
+			log.Info("a new seal key was created: keep it safe, outside the data folder too, and give auditors its public key", "file", path, "public_key", audit.PublicKeyText(key.Public().(ed25519.PublicKey)))
+		}
+		return key, nil
+	}
+	const howTo = "Restore the key file from its backup, or give its place with --seal-key FILE. " +
+		"To change keys on purpose, run `ledger audit rotate-key --seal-key OLD --new-key NEW` (the ledger stopped): the old key signs the hand-over, which verification follows."
+	key, err := audit.LoadKey(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("--seal-key: %s does not exist, but the ledger's seals are signed by key %s (the last at sequence %d), and a new key would make every earlier seal read as not signed by the ledger's key. %s", path, inForce, at, howTo)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("--seal-key: %w", err)
 	}
-	pub := key.Public().(ed25519.PublicKey)
-	if created {
-		log.Info("a new seal key was created: keep it safe, and give auditors its public key", "file", s.path(c), "public_key", audit.PublicKeyText(pub))
+	if id := audit.KeyID(key.Public().(ed25519.PublicKey)); id != inForce {
+		return nil, fmt.Errorf("--seal-key: %s holds key %s, but the ledger's seals are signed by key %s (the last at sequence %d). %s", path, id, inForce, at, howTo)
 	}
 	return key, nil
+}
+
+// rotateKey hands sealing from the key in force to a new one (created in
+// newKeyFile when absent): a rotation record signed by both is appended on
+// the seal subject.
+func rotateKey(ctx context.Context, c connFlags, sf sealFlags, newKeyFile string, stdout io.Writer, log *slog.Logger) error {
+	if newKeyFile == "" {
+		return errors.New("rotate-key: --new-key FILE is required")
+	}
+	store, _, closeStore, err := openStore(ctx, c, log)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	old, err := sf.key(ctx, c, store, log)
+	if err != nil {
+		return err
+	}
+	next, _, err := audit.LoadOrCreateKey(newKeyFile)
+	if err != nil {
+		return fmt.Errorf("--new-key: %w", err)
+	}
+	if audit.KeyID(next.Public().(ed25519.PublicKey)) == audit.KeyID(old.Public().(ed25519.PublicKey)) {
+		return errors.New("rotate-key: the new key is the key in force")
+	}
+	rot, err := audit.NewKeyRotation(old, next, time.Now())
+	if err != nil {
+		return err
+	}
+	last, err := store.LastSequence(ctx)
+	if err != nil {
+		return err
+	}
+	seq, err := store.AppendKeyRotation(ctx, rot, last)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "seal key rotated at sequence %d: from %s to %s (public key %s).\nServe with --seal-key %s from now on; verifiers that hold the old public key follow the rotation.\n",
+		seq, rot.OldKeyID, rot.NewKeyID, rot.NewKey, newKeyFile)
+	return nil
 }
 
 const auditUsage = `Usage:
@@ -60,6 +122,7 @@ const auditUsage = `Usage:
       (--nats-url may carry the read-only auditor's credentials: nats://auditor:PASSWORD@host:4222)
   ledger audit verify --file export.jsonl --pubkey KEY [--partial]
   ledger audit check-proof FILE --pubkey KEY
+  ledger audit rotate-key [--data DIR | --nats-url URL] [--seal-key OLD] --new-key NEW
   ledger audit export [--url URL --token T] [--county C] [--from DATE] [--to DATE] [--format jsonl|csv]
 
 KEY is the base64 public key (as "ledger audit pubkey" prints it), or a file holding it.
@@ -79,6 +142,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		sf             sealFlags
 		cf             clientFlags
 		pubkey, file   string
+		newKey         string
 		partial        bool
 		county, format string
 		from, to       string
@@ -95,6 +159,10 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fs.BoolVar(&partial, "partial", false, "the export is of one county or a time range: check chains, not seals")
 	case "check-proof":
 		fs.StringVar(&pubkey, "pubkey", "", "the ledger's public key")
+	case "rotate-key":
+		c.register(fs, getenv)
+		sf.register(fs)
+		fs.StringVar(&newKey, "new-key", "", "file of the new Ed25519 key (PEM); created when absent")
 	case "export":
 		cf.register(fs, getenv)
 		fs.StringVar(&county, "county", "", "only this county's events (seals are then left out)")
@@ -132,6 +200,11 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return nil
 	case "verify":
 		return auditVerify(ctx, c, sf, pubkey, file, partial, stdout, stderr)
+	case "rotate-key":
+		if err := c.validate(); err != nil {
+			return err
+		}
+		return rotateKey(ctx, c, sf, newKey, stdout, slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	case "check-proof":
 		if len(positional) != 1 || pubkey == "" {
 			return errors.New("check-proof: a proof FILE and --pubkey KEY are required")

@@ -58,9 +58,6 @@ func rebuild(ctx context.Context, args []string, getenv func(string) string, std
 	rate := float64(s.EventsApplied) / max(took.Seconds(), 1e-9)
 	fmt.Fprintf(stdout, "rebuilt %s: %d events, %d commitments in %s (%.0f events/s); checkpoint saved at sequence %d\n",
 		projections.Name, s.EventsApplied, s.Commitments, took.Round(time.Millisecond), rate, s.LastCheckpoint)
-	if s.Skipped > 0 {
-		fmt.Fprintf(stdout, "%d events could not be folded; see the log above\n", s.Skipped)
-	}
 	return nil
 }
 

@@ -131,7 +131,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	key, err := c.seal.key(c.conn, log)
+	key, err := c.seal.key(ctx, c.conn, store, log)
 	if err != nil {
 		return err
 	}
@@ -142,17 +142,35 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	engine := alerts.NewEngine(c.alerts, juris, view, alertStore, alertView, time.Now, log)
 	view.OnChange(engine.Changed)
 
+	// Damage — found now, before anything reads the streams, or later by the
+	// projection, the alerts view or the sealer — stops the ledger serving
+	// anything but /readyz, which says what is wrong.
+	health := &damage{}
+	for _, check := range []func(context.Context) error{store.CheckDense, alertStore.CheckDense} {
+		if err := check(ctx); errors.Is(err, events.ErrDamaged) {
+			health.found(err)
+		} else if err != nil {
+			return err
+		}
+	}
+	health.watch(view.Err, alertView.Err, sealer.Err)
+	engine.PauseWhile(health.Err)
+
 	// The background work outlives the signal: on shutdown the HTTP server
 	// drains first, while the projections still answer the writes in flight;
 	// then the tasks stop, the sealer sealing what was written.
 	bg := newTasks(context.WithoutCancel(ctx), log)
-	bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
-	bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
-	bg.Go("sealer", sealer.Run)
-	if err := waitReady(ctx, view.Ready, alertView.Ready); err != nil {
-		return bg.Stop(err)
+	if health.Err() == nil {
+		bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
+		bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
+		bg.Go("sealer", sealer.Run)
+		if err := waitReady(ctx, health.Err, view.Ready, alertView.Ready, sealer.Ready); err != nil {
+			return bg.Stop(err)
+		}
 	}
-	if c.demo {
+	if err := health.Err(); err != nil {
+		log.Error("THE LEDGER'S DATA IS DAMAGED: it serves nothing until this is mended; GET /readyz says the same", "problem", err)
+	} else if c.demo {
 		n, err := demo.Load(ctx, l)
 		if err != nil {
 			return bg.Stop(err)
@@ -178,7 +196,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return bg.Stop(fmt.Errorf("--http: %w", err))
 	}
-	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst})
+	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	bg.Go("http", func(context.Context) error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -215,12 +233,19 @@ func newTasks(ctx context.Context, log *slog.Logger) *tasks {
 	return &tasks{ctx: ctx, cancel: cancel, log: log}
 }
 
-// Go runs fn until the tasks stop.
+// Go runs fn until the tasks stop. A task that ends on damage (an error
+// matching events.ErrDamaged) stops alone: the others go on, so that the
+// ledger can say what is wrong (its health reports the damage).
 func (t *tasks) Go(name string, fn func(context.Context) error) {
 	t.wg.Add(1)
 	go func() {
 		defer t.wg.Done()
-		if err := fn(t.ctx); err != nil && t.ctx.Err() == nil {
+		err := fn(t.ctx)
+		if errors.Is(err, events.ErrDamaged) {
+			t.log.Error(name+" stopped on damaged data", "err", err)
+			return
+		}
+		if err != nil && t.ctx.Err() == nil {
 			t.mu.Lock()
 			if t.err == nil {
 				t.err = fmt.Errorf("%s: %w", name, err)
@@ -287,7 +312,7 @@ func openStore(ctx context.Context, c connFlags, log *slog.Logger) (*jsstore.Sto
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, Logger: log})
+	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, AuditMirror: c.natsURL != "" || c.natsListen != "", Logger: log})
 	if err == nil {
 		var cps *jsstore.Checkpoints
 		if cps, err = store.OpenCheckpoints(ctx); err == nil {
@@ -338,12 +363,16 @@ func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
 	}, nil
 }
 
-// waitReady waits until every view has caught up with its stream.
-func waitReady(ctx context.Context, ready ...func() bool) error {
+// waitReady waits until every view has caught up with its stream, or
+// damage is found.
+func waitReady(ctx context.Context, damaged func() error, ready ...func() bool) error {
 	t := time.NewTicker(10 * time.Millisecond)
 	defer t.Stop()
 	for _, r := range ready {
 		for !r() {
+			if damaged() != nil {
+				return nil
+			}
 			select {
 			case <-ctx.Done():
 				return ctx.Err()
@@ -352,6 +381,40 @@ func waitReady(ctx context.Context, ready ...func() bool) error {
 		}
 	}
 	return nil
+}
+
+// damage is what the ledger found wrong with its stored data: at start, or
+// later by one of its readers.
+type damage struct {
+	mu     sync.Mutex
+	errs   []error
+	checks []func() error
+}
+
+func (d *damage) found(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.errs = append(d.errs, err)
+}
+
+// watch adds readers whose Err reports the damage they find.
+func (d *damage) watch(checks ...func() error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.checks = append(d.checks, checks...)
+}
+
+// Err is every damage found, or nil.
+func (d *damage) Err() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	errs := append([]error(nil), d.errs...)
+	for _, c := range d.checks {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // firstAdmin creates an admin token when there are no tokens at all, and
