@@ -105,3 +105,74 @@ func TestAPI_InvalidUTF8(t *testing.T) {
 		}
 	}
 }
+
+// TestAPI_BidiAndControlCharacters: every text field of every command, and
+// a token's name, refuses the bidirectional overrides and isolates that can
+// make text read as other text, and control characters: names and codes
+// all of them, free text all but tab, line feed and carriage return.
+func TestAPI_BidiAndControlCharacters(t *testing.T) {
+	h := newHarness(t)
+	c := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31"))
+	base := "/api/v1/commitments/" + c.str("id")
+	f := h.must(201, "POST", base+"/fulfillments", fulfilment("10", "mu", "2020-10-01"))
+	fulfilled := f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string)
+	d := h.must(201, "POST", base+"/disputes", map[string]any{"complainant": "某企业", "summary": "补贴未到位"})
+	dispute := d.body["disputes"].([]any)[0].(map[string]any)["id"].(string)
+
+	made := func(field, value string) map[string]any {
+		b := commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31")
+		if field == "investor.name" {
+			b["investor"].(map[string]any)["name"] = value
+		} else {
+			b[field] = value
+		}
+		return b
+	}
+	with := func(b map[string]any, field, value string) map[string]any {
+		out := map[string]any{}
+		for k, v := range b {
+			out[k] = v
+		}
+		out[field] = value
+		return out
+	}
+	amend := map[string]any{"due": "2027-06-30", "reason": "规划调整", "approval": "州投促局〔2026〕9号"}
+	release := map[string]any{"reason": "企业放弃", "approval": "州投促局〔2026〕1号"}
+	const rlo, lri = "\u202e", "\u2066"
+	const commitments = "/api/v1/commitments"
+	refuseAll(t, h, []edgeCase{
+		{"department, override", "", "POST", commitments, made("department", "自然资源局"+rlo), nil, 400, "validation_failed", "department"},
+		{"department, line feed", "", "POST", commitments, made("department", "自然\n资源局"), nil, 400, "validation_failed", "department"},
+		{"project, isolate", "", "POST", commitments, made("project", lri+"项目"), nil, 400, "validation_failed", "project"},
+		{"project, tab", "", "POST", commitments, made("project", "项\t目"), nil, 400, "validation_failed", "project"},
+		{"investor name, override", "", "POST", commitments, made("investor.name", "某某公司"+rlo+"gpj.exe"), nil, 400, "validation_failed", "investor.name"},
+		{"investor name, carriage return", "", "POST", commitments, made("investor.name", "某某公司\r"), nil, 400, "validation_failed", "investor.name"},
+		{"description, embedding", "", "POST", commitments, made("description", "保障\u202a用地"), nil, 400, "validation_failed", "description"},
+		{"description, escape", "", "POST", commitments, made("description", "\x1b[2J保障用地"), nil, 400, "validation_failed", "description"},
+		{"reference, pop isolate", "", "POST", commitments, made("reference", "17号\u2069"), nil, 400, "validation_failed", "reference"},
+		{"reference, line feed", "", "POST", commitments, made("reference", "楚投促协\n17号"), nil, 400, "validation_failed", "reference"},
+		{"evidence, isolate", "", "POST", base + "/fulfillments", with(fulfilment("1", "mu", "2020-10-02"), "evidence", "合同"+lri), nil, 400, "validation_failed", "evidence"},
+		{"evidence, NUL", "", "POST", base + "/fulfillments", with(fulfilment("1", "mu", "2020-10-02"), "evidence", "合同\x00"), nil, 400, "validation_failed", "evidence"},
+		{"reversal reason, override", "", "POST", base + "/reversals", map[string]any{"fulfillment_id": fulfilled, "reason": rlo + "录入错误"}, nil, 400, "validation_failed", "reason"},
+		{"amendment reason, override", "", "POST", base + "/amendments", with(amend, "reason", "调整"+rlo), nil, 400, "validation_failed", "reason"},
+		{"amendment approval, tab", "", "POST", base + "/amendments", with(amend, "approval", "州投促局\t9号"), nil, 400, "validation_failed", "approval"},
+		{"waiver reason, isolate", "", "POST", base + "/waiver", with(release, "reason", lri), nil, 400, "validation_failed", "reason"},
+		{"waiver approval, override", "", "POST", base + "/waiver", with(release, "approval", "批复"+rlo), nil, 400, "validation_failed", "approval"},
+		{"cancellation approval, carriage return", "", "POST", base + "/cancellation", with(release, "approval", "批复\r\n"), nil, 400, "validation_failed", "approval"},
+		{"complainant, line feed", "", "POST", base + "/disputes", map[string]any{"complainant": "某\n企业", "summary": "x"}, nil, 400, "validation_failed", "complainant"},
+		{"complainant, override", "", "POST", base + "/disputes", map[string]any{"complainant": rlo + "某企业", "summary": "x"}, nil, 400, "validation_failed", "complainant"},
+		{"dispute summary, isolate", "", "POST", base + "/disputes", map[string]any{"complainant": "某企业", "summary": "未到位" + lri}, nil, 400, "validation_failed", "summary"},
+		{"resolution note, override", "", "POST", base + "/disputes/" + dispute + "/resolution", map[string]any{"outcome": "upheld", "note": rlo}, nil, 400, "validation_failed", "note"},
+		{"supervision order note, bell", "", "POST", base + "/supervision-orders", map[string]any{"deadline": "2027-03-31", "note": "限期\x07"}, nil, 400, "validation_failed", "note"},
+		{"supervision order note, isolate", "", "POST", base + "/supervision-orders", map[string]any{"deadline": "2027-03-31", "note": "\u2067限期"}, nil, 400, "validation_failed", "note"},
+		{"token name, override", "admin", "POST", "/api/v1/tokens", map[string]any{"name": "楚雄市" + rlo + "局", "role": "auditor"}, nil, 400, "validation_failed", "name"},
+		{"token name, line feed", "admin", "POST", "/api/v1/tokens", map[string]any{"name": "楚雄市\n投资促进局", "role": "auditor"}, nil, 400, "validation_failed", "name"},
+	})
+
+	// Free text keeps its lines, whichever line ends the client uses.
+	b := made("description", "保障项目用地300亩：\r\n\t一期100亩\r\n\t二期200亩")
+	if got := h.must(201, "POST", commitments, b).str("description"); got != b["description"] {
+		t.Errorf("description stored as %q", got)
+	}
+	h.must(201, "POST", base+"/fulfillments", with(fulfilment("1", "mu", "2020-10-02"), "evidence", "合同\r\n发票"))
+}
