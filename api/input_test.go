@@ -176,3 +176,51 @@ func TestAPI_BidiAndControlCharacters(t *testing.T) {
 	}
 	h.must(201, "POST", base+"/fulfillments", with(fulfilment("1", "mu", "2020-10-02"), "evidence", "合同\r\n发票"))
 }
+
+// TestAPI_IfMatch: If-Match as RFC 9110 has it. Only the strong entity tag
+// the ledger gave ("1") matches; a weak tag never does in If-Match, nor a
+// tag that only reads as the same number ("01", "+1"): those are 412, as a
+// stale version is. A value that is not an entity tag at all is 400.
+func TestAPI_IfMatch(t *testing.T) {
+	h := newHarness(t)
+	path := "/api/v1/commitments/" + h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31")).str("id") + "/fulfillments"
+	body := fulfilment("1", "mu", "2020-10-01")
+	ifMatch := func(v string) []string { return []string{"If-Match", v} }
+
+	refuseAll(t, h, []edgeCase{
+		{"weak tag of the version", "", "POST", path, body, ifMatch(`W/"1"`), 412, "version_mismatch", "If-Match"},
+		{"leading zero", "", "POST", path, body, ifMatch(`"01"`), 412, "version_mismatch", "If-Match"},
+		{"plus sign", "", "POST", path, body, ifMatch(`"+1"`), 412, "version_mismatch", "If-Match"},
+		{"empty tag", "", "POST", path, body, ifMatch(`""`), 412, "version_mismatch", "If-Match"},
+		{"another version", "", "POST", path, body, ifMatch(`"2"`), 412, "version_mismatch", "If-Match"},
+		{"list without the version", "", "POST", path, body, ifMatch(`"2", W/"1", "x"`), 412, "version_mismatch", "If-Match"},
+		{"unquoted", "", "POST", path, body, ifMatch(`1`), 400, "validation_failed", "If-Match"},
+		{"weak unquoted", "", "POST", path, body, ifMatch(`W/1`), 400, "validation_failed", "If-Match"},
+		{"lowercase weak", "", "POST", path, body, ifMatch(`w/"1"`), 400, "validation_failed", "If-Match"},
+		{"unterminated", "", "POST", path, body, ifMatch(`"1`), 400, "validation_failed", "If-Match"},
+		{"space inside", "", "POST", path, body, ifMatch(`"1 "`), 400, "validation_failed", "If-Match"},
+		{"star in a list", "", "POST", path, body, ifMatch(`*, "1"`), 400, "validation_failed", "If-Match"},
+		{"list missing a comma", "", "POST", path, body, ifMatch(`"2" "1"`), 400, "validation_failed", "If-Match"},
+		{"a word", "", "POST", path, body, ifMatch(`yesterday`), 400, "validation_failed", "If-Match"},
+	})
+
+	for _, tt := range []struct{ ifMatch, etag string }{
+		{`"1"`, `"2"`},             // the version's tag
+		{`"9", W/"2", "2"`, `"3"`}, // a list holding it
+		{` , "3",`, `"4"`},         // empty list elements are ignored
+		{`*`, `"5"`},               // any current version
+	} {
+		r := h.do("POST", path, body, "If-Match", tt.ifMatch)
+		if r.status != 201 || r.header.Get("ETag") != tt.etag {
+			t.Errorf("If-Match %s: %d ETag %s, want 201 ETag %s: %s", tt.ifMatch, r.status, r.header.Get("ETag"), tt.etag, r.raw)
+		}
+	}
+
+	// A retry is answered with its first result, though the version has moved on since.
+	first := h.must(201, "POST", path, body, "If-Match", `"5"`, "Idempotency-Key", "if-match-retry")
+	h.must(201, "POST", path, body)
+	again := h.must(201, "POST", path, body, "If-Match", `"5"`, "Idempotency-Key", "if-match-retry")
+	if string(again.raw) != string(first.raw) {
+		t.Errorf("retry answered\n%s\nnot\n%s", again.raw, first.raw)
+	}
+}
