@@ -121,6 +121,11 @@ func (s *Server) handleRevokeToken() http.Handler {
 				writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Field: "name", Message: "no token named " + name})
 				return
 			}
+			if errors.Is(err, access.ErrLastAdmin) {
+				writeError(w, &apiError{status: http.StatusConflict, Code: "last_admin", Field: "name",
+					Message: "name: " + name + " is the last admin token: revoked, it would leave nobody to manage tokens; add another admin token first"})
+				return
+			}
 			writeError(w, err)
 			return
 		}
