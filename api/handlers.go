@@ -222,11 +222,34 @@ func asOf(r *http.Request) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
+	if err := checkOffset("as_of", v); err != nil {
+		return time.Time{}, err
+	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}, badRequest("validation_failed", "as_of", "as_of: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z")
 	}
 	return t.UTC(), nil
+}
+
+// checkOffset refuses an instant whose offset from UTC (its last six
+// characters, ±hh:mm) has hours beyond 23 or minutes beyond 59, which RFC 3339
+// does not allow and time.Parse takes (+24:00). Anything else is left to the
+// parser.
+func checkOffset(field, v string) error {
+	if len(v) < 6 {
+		return nil
+	}
+	off := v[len(v)-6:]
+	if (off[0] != '+' && off[0] != '-') || off[3] != ':' {
+		return nil
+	}
+	hh, herr := strconv.Atoi(off[1:3])
+	mm, merr := strconv.Atoi(off[4:6])
+	if herr == nil && merr == nil && (hh > 23 || mm > 59) {
+		return badRequest("validation_failed", field, "%s: the offset %s is out of range: hours 00 to 23, minutes 00 to 59 (RFC 3339)", field, off)
+	}
+	return nil
 }
 
 func (s *Server) handleGet() http.Handler {

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"testing"
 )
 
@@ -222,5 +223,28 @@ func TestAPI_IfMatch(t *testing.T) {
 	again := h.must(201, "POST", path, body, "If-Match", `"5"`, "Idempotency-Key", "if-match-retry")
 	if string(again.raw) != string(first.raw) {
 		t.Errorf("retry answered\n%s\nnot\n%s", again.raw, first.raw)
+	}
+}
+
+// TestAPI_AsOfOffset: an instant whose offset has more than 23 hours or 59
+// minutes (time.Parse takes +24:00) is not RFC 3339, and is refused.
+func TestAPI_AsOfOffset(t *testing.T) {
+	h := newHarness(t)
+	base := "/api/v1/commitments/" + h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31")).str("id")
+	at := func(path, instant string) string { return path + "?as_of=" + url.QueryEscape(instant) }
+
+	var tests []edgeCase
+	for _, instant := range []string{"2026-01-01T00:00:00+24:00", "2026-01-01T00:00:00-24:00", "2026-01-01T00:00:00+23:60", "2026-01-01T00:00:00+00:60", "2026-01-01T00:00:00+99:99"} {
+		for name, path := range map[string]string{"commitment": base, "history": base + "/history", "list": "/api/v1/commitments", "counties": "/api/v1/counties",
+			"county": "/api/v1/counties/532301", "aging": "/api/v1/aging", "bulletin": "/api/v1/reports/overdue"} {
+			tests = append(tests, edgeCase{name + " " + instant, "", "GET", at(path, instant), nil, nil, 400, "validation_failed", "as_of"})
+		}
+	}
+	refuseAll(t, h, tests)
+
+	// The instant the commitment was made (testNow), written with the widest offsets.
+	for _, instant := range []string{"2026-11-28T03:59:00+23:59", "2026-11-26T04:01:00-23:59", "2026-11-27T18:00:00+14:00", "2026-11-27T12:00:00+08:00", "2026-11-27T04:00:00Z"} {
+		h.must(200, "GET", at(base, instant), nil)
+		h.must(200, "GET", at("/api/v1/reports/overdue", instant), nil)
 	}
 }
