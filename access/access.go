@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +44,7 @@ var (
 	ErrForbidden       = errors.New("forbidden")
 	ErrTokenExists     = errors.New("a token with that name exists")
 	ErrNoToken         = errors.New("no such token")
+	ErrLastAdmin       = errors.New("the last admin token cannot be revoked")
 )
 
 // Principal is who a request comes from.
@@ -203,8 +205,34 @@ type Registry interface {
 	List() []Token
 	// Add stores a new record; a name in use is ErrTokenExists.
 	Add(t Token) error
-	// Revoke marks the record with the name revoked; ErrNoToken when none.
+	// Revoke marks the record with the name revoked; ErrNoToken when none,
+	// ErrLastAdmin when [CheckRevocation] refuses it.
 	Revoke(name string, at time.Time) error
+}
+
+// CheckRevocation refuses to revoke, at the instant at, the last admin
+// token: nobody could then add, list or revoke tokens through the API. It
+// is the registry's rule, so the API and the CLI share it. Another admin
+// token counts when it is not revoked and is still valid the day after at
+// (in UTC: a registry has no calendar): one in its last day would leave
+// nobody by tomorrow. A token that is not an admin's, or is revoked
+// already, may be revoked. The error matches ErrLastAdmin, or ErrNoToken
+// when no token has the name.
+func CheckRevocation(ts []Token, name string, at time.Time) error {
+	i := slices.IndexFunc(ts, func(t Token) bool { return t.Name == name })
+	if i < 0 {
+		return fmt.Errorf("token %q: %w", name, ErrNoToken)
+	}
+	if ts[i].Role != Admin || ts[i].RevokedAt != nil {
+		return nil
+	}
+	tomorrow := events.DateOf(at, time.UTC).AddDays(1)
+	for _, t := range ts {
+		if t.Name != name && t.Role == Admin && t.Active(tomorrow) {
+			return nil
+		}
+	}
+	return fmt.Errorf("token %q: no other admin token would remain (add one first): %w", name, ErrLastAdmin)
 }
 
 // Authenticate returns the principal of a bearer string, or an error

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 
 	"promiseledger/audit"
 	"promiseledger/events"
+	"promiseledger/internal/sheet"
 )
 
 // Records is the ledger's stream as stored, for verification and export.
@@ -209,10 +209,13 @@ func (s *Server) handleExport() http.Handler {
 			day := events.DateOf(e.RecordedAt, loc)
 			return (f.county == "" || e.County == f.county) && (f.from.IsZero() || !day.Before(f.from)) && (f.to.IsZero() || !day.After(f.to))
 		}
-		var cw *csv.Writer
+		// A CSV's cells are made safe to open in a spreadsheet (package
+		// sheet). The data column, the record as stored and hashed, begins
+		// with "{" and so is never changed: its hash can still be checked.
+		var cw *sheet.Writer
 		if format == "csv" {
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			cw = csv.NewWriter(w)
+			cw = sheet.NewWriter(w)
 			_ = cw.Write(strings.Split("sequence,subject,id,type,commitment_id,county,effective_on,recorded_at,actor_name,actor_role,prev_hash,hash,data", ","))
 		} else {
 			w.Header().Set("Content-Type", "application/jsonl; charset=utf-8")

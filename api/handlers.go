@@ -70,12 +70,9 @@ func meta(r *http.Request, route string, cmd any) (ledger.Meta, error) {
 			return m, badRequest("validation_failed", "Idempotency-Key", "Idempotency-Key: must be 1 to %d printable ASCII characters", maxKeyLength)
 		}
 	}
-	if im := r.Header.Get("If-Match"); im != "" && im != "*" {
-		v, err := strconv.Atoi(strings.Trim(strings.TrimPrefix(im, "W/"), `"`))
-		if err != nil || v < 1 {
-			return m, badRequest("validation_failed", "If-Match", `If-Match: must be a version in quotes, e.g. "3"`)
-		}
-		m.IfMatch = v
+	var err error
+	if m.IfMatch, err = ifMatch(r.Header); err != nil {
+		return m, err
 	}
 	body, err := json.Marshal(cmd)
 	if err != nil {
@@ -87,6 +84,56 @@ func meta(r *http.Request, route string, cmd any) (ledger.Meta, error) {
 	h.Write(body)
 	m.Digest = hex.EncodeToString(h.Sum(nil))
 	return m, nil
+}
+
+// ifMatch reads If-Match (RFC 9110, section 13.1.1): "*" or a list of
+// entity tags. It returns the versions the client accepts, none for no
+// header or "*" (the commitment exists: that is checked before), else one
+// per tag: the version that a strong tag names as the ledger writes its ETag
+// ("3"), or 0, which no version is, for a tag that cannot match — a weak tag
+// (W/"3": never a match in If-Match) or one the ledger never gave ("03",
+// "+3"). A value that is not "*" or a list of entity tags is 400.
+func ifMatch(h http.Header) ([]int, error) {
+	v := strings.Trim(strings.Join(h.Values("If-Match"), ","), " \t")
+	if v == "*" {
+		return nil, nil
+	}
+	malformed := badRequest("validation_failed", "If-Match", `If-Match: must be * or entity tags in quotes, as ETag gives them, e.g. "3"`)
+	var versions []int
+	for v != "" {
+		v = strings.TrimLeft(v, " \t")
+		if rest, ok := strings.CutPrefix(v, ","); ok { // an empty element of the list
+			v = rest
+			continue
+		}
+		weak := strings.HasPrefix(v, "W/")
+		if weak {
+			v = v[2:]
+		}
+		if !strings.HasPrefix(v, `"`) {
+			return nil, malformed
+		}
+		end := strings.IndexByte(v[1:], '"') + 1
+		if end == 0 {
+			return nil, malformed
+		}
+		opaque := v[1:end]
+		for i := 0; i < len(opaque); i++ {
+			if c := opaque[i]; c < 0x21 || c == 0x7f { // etagc: %x21 / %x23-7E / obs-text
+				return nil, malformed
+			}
+		}
+		version := 0
+		if n, err := strconv.Atoi(opaque); err == nil && n > 0 && strconv.Itoa(n) == opaque && !weak {
+			version = n
+		}
+		versions = append(versions, version)
+		v = strings.TrimLeft(v[end+1:], " \t")
+		if v != "" && v[0] != ',' {
+			return nil, malformed
+		}
+	}
+	return versions, nil
 }
 
 // writeCommitment answers with a commitment, its version as ETag.
@@ -180,11 +227,34 @@ func asOf(r *http.Request) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
+	if err := checkOffset("as_of", v); err != nil {
+		return time.Time{}, err
+	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
 		return time.Time{}, badRequest("validation_failed", "as_of", "as_of: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z")
 	}
 	return t.UTC(), nil
+}
+
+// checkOffset refuses an instant whose offset from UTC (its last six
+// characters, ±hh:mm) has hours beyond 23 or minutes beyond 59, which RFC 3339
+// does not allow and time.Parse takes (+24:00). Anything else is left to the
+// parser.
+func checkOffset(field, v string) error {
+	if len(v) < 6 {
+		return nil
+	}
+	off := v[len(v)-6:]
+	if (off[0] != '+' && off[0] != '-') || off[3] != ':' {
+		return nil
+	}
+	hh, herr := strconv.Atoi(off[1:3])
+	mm, merr := strconv.Atoi(off[4:6])
+	if herr == nil && merr == nil && (hh > 23 || mm > 59) {
+		return badRequest("validation_failed", field, "%s: the offset %s is out of range: hours 00 to 23, minutes 00 to 59 (RFC 3339)", field, off)
+	}
+	return nil
 }
 
 func (s *Server) handleGet() http.Handler {

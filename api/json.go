@@ -10,7 +10,10 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"promiseledger/events"
 )
@@ -39,7 +42,8 @@ func encode(w http.ResponseWriter, status int, v any) {
 }
 
 // decode reads one JSON object into v: JSON content type, at most
-// MaxBodyBytes, no unknown fields, nothing after the object.
+// MaxBodyBytes, every string valid UTF-8, no unknown fields, nothing after
+// the object.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "application/json" {
@@ -52,6 +56,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	if err != nil {
 		return badRequest("invalid_json", "", "request body could not be read: %v", err)
+	}
+	if err := checkUTF8(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
@@ -163,4 +170,120 @@ func fieldPath(body []byte, name string) string {
 		return p
 	}
 	return name
+}
+
+// checkUTF8 refuses a body with a string that is not valid UTF-8 — bytes
+// that are not, or a \u escape of a lone surrogate — which encoding/json
+// would quietly store as U+FFFD. It names the field that holds the first
+// such string. A body that is not JSON passes: the decoder says why.
+func checkUTF8(body []byte) error {
+	if utf8.Valid(body) && !bytes.Contains(bytes.ToLower(body), []byte(`\ud`)) {
+		return nil
+	}
+	// The path to where the decoder stands: one frame per open object or array.
+	type frame struct {
+		object  bool
+		wantKey bool   // in an object: the next string is a member's name
+		key     string // in an object: the member being read
+		index   int    // in an array: the element being read
+	}
+	var stack []frame
+	path := func(stack []frame) string {
+		var b strings.Builder
+		for _, f := range stack {
+			switch {
+			case f.object && b.Len() > 0:
+				b.WriteString("." + f.key)
+			case f.object:
+				b.WriteString(f.key)
+			default:
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			}
+		}
+		return b.String()
+	}
+	// valueDone moves the enclosing object or array past a value.
+	valueDone := func() {
+		if n := len(stack); n > 0 {
+			stack[n-1].wantKey = true
+			stack[n-1].index++
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		switch tok := tok.(type) {
+		case json.Delim:
+			switch tok {
+			case '{', '[':
+				stack = append(stack, frame{object: tok == '{', wantKey: true})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+			continue
+		case string:
+			text := body[start:dec.InputOffset()]
+			bad := !utf8.Valid(text) || loneSurrogate(text)
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].wantKey {
+				if bad {
+					return notUTF8(path(stack[:n-1]), true)
+				}
+				stack[n-1].key, stack[n-1].wantKey = tok, false
+				continue
+			}
+			if bad {
+				return notUTF8(path(stack), false)
+			}
+		}
+		valueDone()
+	}
+}
+
+// notUTF8 names where text that is not UTF-8 stands: in the value of field,
+// or, with member, in the name of one of its members.
+func notUTF8(field string, member bool) error {
+	rule := "must be valid UTF-8"
+	if member {
+		rule = "the name of a member " + rule
+	}
+	if field == "" {
+		return badRequest("validation_failed", "", "request body: %s", rule)
+	}
+	return badRequest("validation_failed", field, "%s: %s", field, rule)
+}
+
+// loneSurrogate reports whether the JSON text of a string holds a \u escape
+// of half a surrogate pair without its other half.
+func loneSurrogate(text []byte) bool {
+	hex := func(i int) (rune, bool) {
+		if i+6 > len(text) || text[i+1] != 'u' {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(text[i+2:i+6]), 16, 16)
+		return rune(n), err == nil
+	}
+	for i := 0; i < len(text); i++ {
+		if text[i] != '\\' {
+			continue
+		}
+		r, ok := hex(i)
+		if !ok {
+			i++ // a two-character escape such as \\ or \"
+			continue
+		}
+		if utf16.IsSurrogate(r) {
+			lo, ok := hex(i + 6)
+			if r >= 0xdc00 || !ok || utf16.DecodeRune(r, lo) == utf8.RuneError {
+				return true
+			}
+			i += 6
+		}
+		i += 5
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/csv"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"promiseledger/events"
+	"promiseledger/internal/sheet"
 	"promiseledger/projections"
 )
 
@@ -80,7 +80,7 @@ func (s *Server) handleOverdueReport() http.Handler {
 			_, _ = w.Write([]byte(renderMarkdown(counties, today, words)))
 		case "csv":
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			cw := csv.NewWriter(w)
+			cw := sheet.NewWriter(w)
 			_ = cw.Write(strings.Split(words["csv"], ","))
 			for _, c := range counties {
 				for _, v := range c.Commitments {

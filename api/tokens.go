@@ -48,9 +48,14 @@ type NewTokenRequest struct {
 func MakeToken(req NewTokenRequest, j *events.Jurisdiction, now time.Time) (string, access.Token, error) {
 	field := func(f, rule string) error { return &events.FieldError{Field: f, Rule: rule} }
 	p := access.Principal{Name: req.Name, Role: access.Role(req.Role), County: req.County}
-	switch {
-	case req.Name == "":
+	if req.Name == "" {
 		return "", access.Token{}, field("name", "is required, e.g. 楚雄市投资促进局")
+	}
+	// The name is written into every event the token records, as its actor.
+	if err := events.CheckText("name", req.Name, events.NameOrCode); err != nil {
+		return "", access.Token{}, err
+	}
+	switch {
 	case !p.Role.Valid():
 		return "", access.Token{}, field("role", "must be one of county, supervisor, auditor, admin")
 	case p.Role == access.County && req.County == "":
@@ -114,6 +119,11 @@ func (s *Server) handleRevokeToken() http.Handler {
 		if err := s.tokens.Revoke(name, s.ledger.Now()); err != nil {
 			if errors.Is(err, access.ErrNoToken) {
 				writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Field: "name", Message: "no token named " + name})
+				return
+			}
+			if errors.Is(err, access.ErrLastAdmin) {
+				writeError(w, &apiError{status: http.StatusConflict, Code: "last_admin", Field: "name",
+					Message: "name: " + name + " is the last admin token: revoked, it would leave nobody to manage tokens; add another admin token first"})
 				return
 			}
 			writeError(w, err)

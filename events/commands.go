@@ -2,7 +2,6 @@ package events
 
 import (
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -22,11 +21,11 @@ const (
 	maxLongText  = 2000
 )
 
-// text validates a free-text field: no control characters, at most max
-// characters, and present when required.
-func text(field, s string, required bool, max int) (string, error) {
-	if !utf8.ValidString(s) {
-		return "", invalid(field, "must be valid UTF-8")
+// text validates a text field: see [CheckText]; at most max characters,
+// and present when required.
+func text(field, s string, kind TextKind, required bool, max int) (string, error) {
+	if err := CheckText(field, s, kind); err != nil {
+		return "", err
 	}
 	if strings.TrimSpace(s) == "" {
 		if required {
@@ -36,9 +35,6 @@ func text(field, s string, required bool, max int) (string, error) {
 	}
 	if n := utf8.RuneCountInString(s); n > max {
 		return "", invalid(field, "must be at most %d characters, got %d", max, n)
-	}
-	if strings.IndexFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0 {
-		return "", invalid(field, "must not contain control characters")
 	}
 	return s, nil
 }
@@ -81,13 +77,13 @@ func (m MakeCommitment) Decide(j *Jurisdiction, today Date) (CommitmentMade, err
 		return out, invalid("county", "%q is not a county of the jurisdiction (GET /api/v1/counties lists them)", m.County)
 	}
 	var err error
-	if out.Department, err = text("department", m.Department, true, maxShortText); err != nil {
+	if out.Department, err = text("department", m.Department, NameOrCode, true, maxShortText); err != nil {
 		return out, err
 	}
-	if out.Project, err = text("project", m.Project, true, maxShortText); err != nil {
+	if out.Project, err = text("project", m.Project, NameOrCode, true, maxShortText); err != nil {
 		return out, err
 	}
-	if out.Investor.Name, err = text("investor.name", m.Investor.Name, true, maxShortText); err != nil {
+	if out.Investor.Name, err = text("investor.name", m.Investor.Name, NameOrCode, true, maxShortText); err != nil {
 		return out, err
 	}
 	out.Investor.CreditCode = strings.ToUpper(m.Investor.CreditCode)
@@ -98,7 +94,7 @@ func (m MakeCommitment) Decide(j *Jurisdiction, today Date) (CommitmentMade, err
 	if !out.Kind.Valid() {
 		return out, invalid("kind", "must be one of land, tax, subsidy, fee, infrastructure, financing, other")
 	}
-	if out.Description, err = text("description", m.Description, true, maxLongText); err != nil {
+	if out.Description, err = text("description", m.Description, FreeText, true, maxLongText); err != nil {
 		return out, err
 	}
 	if out.Quantity, err = m.Quantity.parse("quantity", ""); err != nil {
@@ -116,7 +112,7 @@ func (m MakeCommitment) Decide(j *Jurisdiction, today Date) (CommitmentMade, err
 	if out.Due.Before(out.MadeOn) {
 		return out, invalid("due", "must not be before made_on (%s)", out.MadeOn)
 	}
-	if out.Reference, err = text("reference", m.Reference, false, maxShortText); err != nil {
+	if out.Reference, err = text("reference", m.Reference, NameOrCode, false, maxShortText); err != nil {
 		return out, err
 	}
 	return out, nil
@@ -148,7 +144,7 @@ func (r RecordFulfillment) Decide(c *Commitment, today Date) (any, Date, error) 
 	if out.FulfilledOn.After(today) {
 		return nil, Date{}, invalid("fulfilled_on", "must not be after today (%s)", today)
 	}
-	if out.Evidence, err = text("evidence", r.Evidence, true, maxLongText); err != nil {
+	if out.Evidence, err = text("evidence", r.Evidence, FreeText, true, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
 	if err := notTerminal(c); err != nil {
@@ -173,7 +169,7 @@ func (r ReverseFulfillment) Decide(c *Commitment, today Date) (any, Date, error)
 	if r.FulfillmentID == "" {
 		return nil, Date{}, invalid("fulfillment_id", "is required: the id of a fulfillment.recorded event")
 	}
-	reason, err := text("reason", r.Reason, true, maxLongText)
+	reason, err := text("reason", r.Reason, FreeText, true, maxLongText)
 	if err != nil {
 		return nil, Date{}, err
 	}
@@ -233,10 +229,10 @@ func (a Amend) Decide(c *Commitment, today Date) (any, Date, error) {
 		prev := c.Quantity
 		out.Quantity, out.PreviousQuantity = &q, &prev
 	}
-	if out.Reason, err = text("reason", a.Reason, true, maxLongText); err != nil {
+	if out.Reason, err = text("reason", a.Reason, FreeText, true, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
-	if out.Approval, err = text("approval", a.Approval, true, maxShortText); err != nil {
+	if out.Approval, err = text("approval", a.Approval, NameOrCode, true, maxShortText); err != nil {
 		return nil, Date{}, err
 	}
 	if err := notTerminal(c); err != nil {
@@ -285,11 +281,11 @@ func (x Cancel) Decide(c *Commitment, today Date) (any, Date, error) {
 
 // release checks the shared rules of waivers and cancellations.
 func release(c *Commitment, reason, approval, verb string) (string, string, error) {
-	reason, err := text("reason", reason, true, maxLongText)
+	reason, err := text("reason", reason, FreeText, true, maxLongText)
 	if err != nil {
 		return "", "", err
 	}
-	if approval, err = text("approval", approval, true, maxShortText); err != nil {
+	if approval, err = text("approval", approval, NameOrCode, true, maxShortText); err != nil {
 		return "", "", err
 	}
 	if err := notTerminal(c); err != nil {
@@ -313,10 +309,10 @@ func (OpenDispute) Type() Type { return DisputeOpenedType }
 func (o OpenDispute) Decide(c *Commitment, today Date) (any, Date, error) {
 	var out DisputeOpened
 	var err error
-	if out.Complainant, err = text("complainant", o.Complainant, true, maxShortText); err != nil {
+	if out.Complainant, err = text("complainant", o.Complainant, NameOrCode, true, maxShortText); err != nil {
 		return nil, Date{}, err
 	}
-	if out.Summary, err = text("summary", o.Summary, true, maxLongText); err != nil {
+	if out.Summary, err = text("summary", o.Summary, FreeText, true, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
 	return &out, today, nil
@@ -339,7 +335,7 @@ func (r ResolveDispute) Decide(c *Commitment, today Date) (any, Date, error) {
 		return nil, Date{}, invalid("outcome", "must be upheld or rejected")
 	}
 	var err error
-	if out.Note, err = text("note", r.Note, false, maxLongText); err != nil {
+	if out.Note, err = text("note", r.Note, FreeText, false, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
 	i := c.dispute(r.DisputeID)
@@ -370,7 +366,7 @@ func (o OrderSupervision) Decide(c *Commitment, today Date) (any, Date, error) {
 	if out.Deadline.Before(today) {
 		return nil, Date{}, invalid("deadline", "must not be before today (%s)", today)
 	}
-	if out.Note, err = text("note", o.Note, false, maxLongText); err != nil {
+	if out.Note, err = text("note", o.Note, FreeText, false, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
 	if err := notTerminal(c); err != nil {

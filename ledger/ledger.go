@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -57,7 +60,9 @@ type Meta struct {
 	Actor          events.Actor
 	IdempotencyKey string // empty: none
 	Digest         string // digest of the request, to tell a retry from a reused key
-	IfMatch        int    // the version the client expects; 0: any
+	// IfMatch is the versions the client accepts (If-Match); empty: any. A
+	// 0 stands for a tag that names no version, so matches none.
+	IfMatch []int
 }
 
 // Jurisdiction is the ledger's county list.
@@ -101,8 +106,8 @@ func (l *Ledger) Execute(ctx context.Context, id string, cmd events.Command, m M
 		if !ok {
 			return nil, events.Event{}, fmt.Errorf("commitment %s: %w", id, events.ErrNotFound)
 		}
-		if m.IfMatch != 0 && m.IfMatch != c.Version {
-			return nil, events.Event{}, &events.FieldError{Field: "If-Match", Rule: fmt.Sprintf("commitment is at version %d, not %d", c.Version, m.IfMatch), Kind: events.ErrVersionMismatch}
+		if len(m.IfMatch) > 0 && !slices.Contains(m.IfMatch, c.Version) {
+			return nil, events.Event{}, &events.FieldError{Field: "If-Match", Rule: mismatch(c.Version, m.IfMatch), Kind: events.ErrVersionMismatch}
 		}
 		data, effective, err := cmd.Decide(c, today)
 		if err != nil {
@@ -111,6 +116,21 @@ func (l *Ledger) Execute(ctx context.Context, id string, cmd events.Command, m M
 		ev, err := l.event(c.ID, c.County, cmd.Type(), data, effective, m)
 		return c, ev, err
 	})
+}
+
+// mismatch says that the commitment is at none of the versions the client
+// accepts.
+func mismatch(version int, accepted []int) string {
+	var named []string
+	for _, v := range accepted {
+		if v > 0 {
+			named = append(named, strconv.Itoa(v))
+		}
+	}
+	if len(named) == 0 {
+		return fmt.Sprintf("commitment is at version %d, and no version is named", version)
+	}
+	return fmt.Sprintf("commitment is at version %d, not %s", version, strings.Join(named, " or "))
 }
 
 // decision produces the event to append and the state it applies to.

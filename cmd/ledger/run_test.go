@@ -292,6 +292,28 @@ func TestRun_TokenCommands(t *testing.T) {
 	}
 }
 
+// TestRun_TokenRevokeKeepsAnAdmin: `ledger token revoke` refuses to revoke
+// the last admin token, as the API does: the registry keeps the rule.
+func TestRun_TokenRevokeKeepsAnAdmin(t *testing.T) {
+	dir := t.TempDir()
+	for _, name := range []string{"admin", "州投促局管理员"} {
+		if _, err := ledgerCmd(t, "token", "add", "--data", dir, "--role", "admin", "--name", name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := ledgerCmd(t, "token", "revoke", "--data", dir, "admin"); err != nil {
+		t.Fatalf("revoking one of two admins: %v", err)
+	}
+	out, err := ledgerCmd(t, "token", "revoke", "--data", dir, "州投促局管理员")
+	if err == nil || !strings.Contains(err.Error(), "last admin") || strings.Contains(out, "revoked") {
+		t.Fatalf("revoking the last admin: %v, printed %q", err, out)
+	}
+	list, err := ledgerCmd(t, "token", "list", "--data", dir)
+	if err != nil || !regexp.MustCompile(`州投促局管理员\s+admin\s.*active`).MatchString(list) {
+		t.Fatalf("the last admin is not active: %v\n%s", err, list)
+	}
+}
+
 func TestRun_FirstStartCreatesAnAdminToken(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -24,7 +24,8 @@ const tokenUsage = `Usage:
 Roles: county (with --county), supervisor, auditor, admin. "add" prints the new
 token, and only the token, on stdout; only its hash is stored. Run on a stopped
 ledger's --data folder, or with --nats-url on a cluster; while a ledger serves,
-an admin can use the API instead (POST /api/v1/tokens).
+an admin can use the API instead (POST /api/v1/tokens). The last admin token
+is not revoked: add another admin token first.
 `
 
 // tokenCmd manages bearer tokens.
