@@ -52,3 +52,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("/", s.handleNotFound())
 }
+
+// metricsRoutes is the whole surface of the metrics listener (serve
+// --metrics-listen): /metrics, without a token.
+func (s *Server) metricsRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", s.metrics.handler())
+}

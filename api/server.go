@@ -30,6 +30,8 @@ type Config struct {
 	// doubles with each further failure from the same address, up to
 	// 32 times (default 250 ms, up to 8 s).
 	AuthFailureDelay time.Duration
+	// Timeouts bound each HTTP exchange on [Server.HTTPServer].
+	Timeouts Timeouts
 }
 
 // Server is the HTTP API.
@@ -43,6 +45,7 @@ type Server struct {
 	metrics  *metrics
 	limits   *limiter
 	failures *failures
+	timeouts Timeouts
 	handler  http.Handler
 	closing  chan struct{} // closed by Close: long-lived answers end
 	close    sync.Once
@@ -67,7 +70,8 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		cfg.Alerts = alerts.NewView()
 	}
 	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, log: cfg.Log,
-		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), closing: make(chan struct{})}
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
+		closing: make(chan struct{})}
 	s.metrics = s.newMetrics()
 	mux := http.NewServeMux()
 	s.routes(mux)

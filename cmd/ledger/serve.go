@@ -179,7 +179,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return bg.Stop(fmt.Errorf("--http: %w", err))
 	}
 	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := handler.HTTPServer()
 	bg.Go("http", func(context.Context) error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return err
