@@ -2,18 +2,41 @@ package api_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"promiseledger/api"
 	"promiseledger/audit"
+	"promiseledger/internal/connlimit"
 )
+
+// syncBuffer is a log the server writes while the test reads.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
 
 // shortTimeouts are far shorter than the pauses of the tests that use them.
 var shortTimeouts = api.Timeouts{ReadHeader: 300 * time.Millisecond, Read: 300 * time.Millisecond, Write: 300 * time.Millisecond, Idle: 300 * time.Millisecond}
@@ -137,4 +160,88 @@ func TestTimeouts_ExportAndVerifyOutlastThem(t *testing.T) {
 	if r := auditor.must(200, "GET", "/api/v1/audit/verify", nil); r.body["ok"] != true {
 		t.Fatalf("verify: %s", r.raw)
 	}
+}
+
+// TestConnections_IdleFloodFromOneAddress: one address opening far more idle
+// connections than it may hold gets its cap, the rest refused at once with a
+// 503, in one log line; everyone else is still answered.
+func TestConnections_IdleFloodFromOneAddress(t *testing.T) {
+	const flood, perAddr = 300, 50
+	log := &syncBuffer{}
+	h := newHarnessSetup(t, setup{conns: &connlimit.Config{Max: 1000, MaxPerAddr: perAddr, Refusal: connlimit.HTTPRefusal,
+		Log: slog.New(slog.NewTextHandler(log, nil))}})
+	addr := strings.TrimPrefix(h.url, "http://")
+
+	// 127.0.0.0/8 is all loopback: the flood comes from 127.0.0.2, the
+	// test's own requests from 127.0.0.1.
+	attacker := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	conns := make([]net.Conn, 0, flood)
+	defer func() {
+		for _, c := range conns {
+			_ = c.Close()
+		}
+	}()
+	for i := 0; i < flood; i++ {
+		c, err := attacker.Dial("tcp", addr)
+		if err != nil {
+			t.Fatalf("connection %d: %v", i, err)
+		}
+		conns = append(conns, c)
+	}
+	waitFor(t, func() bool { return h.conns.Stats().RefusedPerAddr == flood-perAddr })
+
+	// Another client is answered.
+	h.must(200, "GET", "/api/v1/counties", nil)
+
+	// The flood holds its cap; the rest were told 503 and closed. (Read
+	// all at once: once its deadline has passed, a read does not even look.)
+	type read struct {
+		b   []byte
+		err error
+	}
+	reads := make(chan read, flood)
+	deadline := time.Now().Add(time.Second)
+	for _, c := range conns {
+		go func() {
+			_ = c.SetReadDeadline(deadline)
+			b, err := io.ReadAll(c)
+			reads <- read{b, err}
+		}()
+	}
+	var refused, open int
+	for range conns {
+		r := <-reads
+		var ne net.Error
+		switch {
+		case errors.As(r.err, &ne) && ne.Timeout() && len(r.b) == 0:
+			open++
+		case r.err == nil && strings.HasPrefix(string(r.b), "HTTP/1.1 503 "):
+			refused++
+		default:
+			t.Fatalf("an attacking connection read %q, %v", r.b, r.err)
+		}
+	}
+	if open != perAddr || refused != flood-perAddr {
+		t.Fatalf("%d held open and %d refused, want %d and %d", open, refused, perAddr, flood-perAddr)
+	}
+	if n := strings.Count(log.String(), "connection refused"); n != 1 || !strings.Contains(log.String(), "addr=127.0.0.2") {
+		t.Fatalf("%d log lines for %d refusals, want 1 naming the address:\n%s", n, flood-perAddr, log.String())
+	}
+	m := h.as("auditor").must(200, "GET", "/metrics", nil)
+	if want := fmt.Sprintf(`ledger_http_connections_refused_total{reason="per_address"} %d`, flood-perAddr); !strings.Contains(string(m.raw), want) {
+		t.Fatalf("/metrics lacks %s:\n%s", want, grep(string(m.raw), "connections"))
+	}
+
+	// Once the flood stops, the address is served again.
+	for _, c := range conns {
+		_ = c.Close()
+	}
+	waitFor(t, func() bool { return h.conns.Stats().Open <= 1 }) // the test's own kept-alive connection
+	client := &http.Client{Transport: &http.Transport{DialContext: attacker.DialContext}}
+	defer client.CloseIdleConnections()
+	res, err := client.Get(h.url + "/healthz")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("from 127.0.0.2 after the flood: %v %v", res, err)
+	}
+	res.Body.Close()
 }

@@ -146,6 +146,7 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	if set.conns != nil {
 		conns = connlimit.New(srv.Listener, *set.conns)
 		srv.Listener = conns
+		cfg.Conns = conns
 	}
 	srv.Config = api.New(l, cfg).HTTPServer()
 	srv.Start()

@@ -9,6 +9,7 @@ import (
 	"promiseledger/access"
 	"promiseledger/alerts"
 	"promiseledger/audit"
+	"promiseledger/internal/connlimit"
 	"promiseledger/ledger"
 )
 
@@ -32,7 +33,13 @@ type Config struct {
 	AuthFailureDelay time.Duration
 	// Timeouts bound each HTTP exchange on [Server.HTTPServer].
 	Timeouts Timeouts
+	// Conns, when set, is the HTTP listener's connection caps, reported in /metrics.
+	Conns ConnStats
 }
+
+// ConnStats tells how many connections a listener holds and has refused;
+// a *connlimit.Listener does.
+type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
@@ -72,7 +79,7 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
 		closing: make(chan struct{})}
-	s.metrics = s.newMetrics()
+	s.metrics = s.newMetrics(cfg.Conns)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.instrument(mux)

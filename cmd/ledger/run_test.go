@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -434,4 +435,32 @@ func TestRun_AuditCommands(t *testing.T) {
 	if err == nil || !strings.Contains(out, "PROBLEM altered at sequence") {
 		t.Fatalf("a tampered export: %v\n%s", err, out)
 	}
+}
+
+func TestRun_ServeCapsConnectionsPerAddress(t *testing.T) {
+	url, stop := start(t, "--data", t.TempDir(), "--max-conns-per-addr", "4")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	// Ten idle connections from 127.0.0.2 (all of 127.0.0.0/8 is loopback).
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	for i := 0; i < 10; i++ {
+		c, err := d.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// Six were refused; the test, from 127.0.0.1, is still answered.
+	var metrics []byte
+	for i := 0; i < 500; i++ {
+		var status int
+		if status, metrics = call(t, "GET", url+"/metrics", ""); status == 200 && strings.Contains(string(metrics), `ledger_http_connections_refused_total{reason="per_address"} 6`) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("six refusals were never counted:\n%s", metrics)
 }

@@ -23,6 +23,7 @@ import (
 	"promiseledger/audit"
 	"promiseledger/demo"
 	"promiseledger/events"
+	"promiseledger/internal/connlimit"
 	"promiseledger/jsstore"
 	"promiseledger/ledger"
 	"promiseledger/projections"
@@ -37,6 +38,9 @@ type serveConfig struct {
 	verbose  bool
 	rate     float64
 	burst    int
+	// maxConns and maxConnsPerAddr cap the HTTP connections open at once.
+	maxConns        int
+	maxConnsPerAddr int
 
 	alerts        alerts.Config
 	alertEvery    time.Duration
@@ -64,6 +68,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
 	fs.Float64Var(&c.rate, "rate", 20, "requests per second allowed to each token")
 	fs.IntVar(&c.burst, "burst", 40, "requests a token may send at once above its rate")
+	fs.IntVar(&c.maxConns, "max-conns", 1024, "HTTP connections open at once, in all; more are refused at once (0: no cap)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", 64, "HTTP connections open at once from one client address (IPv6: one /64); behind a reverse proxy, every connection comes from the proxy (0: no cap)")
 	fs.IntVar(&c.alerts.DueSoonDays, "due-soon-days", alerts.DefaultConfig.DueSoonDays, "raise due_soon this many days before the due date")
 	fs.IntVar(&c.alerts.EscalateDays, "escalate-days", alerts.DefaultConfig.EscalateDays, "raise escalated when overdue more than this many days")
 	fs.IntVar(&c.alerts.DisputeStaleDays, "dispute-stale-days", alerts.DefaultConfig.DisputeStaleDays, "raise dispute_stale when a dispute is open more than this many days")
@@ -83,6 +89,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := c.alerts.Validate(); err != nil {
 		return err
+	}
+	if c.maxConns < 0 || c.maxConnsPerAddr < 0 {
+		return errors.New("--max-conns, --max-conns-per-addr: must be 0 (no cap) or more")
 	}
 	if len(c.webhooks) > 0 {
 		secret := getenv("LEDGER_WEBHOOK_SECRET")
@@ -174,11 +183,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		})
 	}
 
-	ln, err := net.Listen("tcp", c.httpAddr)
+	inner, err := net.Listen("tcp", c.httpAddr)
 	if err != nil {
 		return bg.Stop(fmt.Errorf("--http: %w", err))
 	}
-	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst})
+	ln := connlimit.New(inner, connlimit.Config{Max: c.maxConns, MaxPerAddr: c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: log})
+	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
 	srv := handler.HTTPServer()
 	bg.Go("http", func(context.Context) error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
