@@ -113,14 +113,24 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	})
 }
 
+// readiness says whether the ledger may answer and, when it may not, why,
+// in a short sentence that shows no counts: /readyz shows it to anyone, and
+// every guarded route refuses with it.
+func (s *Server) readiness() (ready bool, problem string) {
+	if !s.ledger.View().Ready() {
+		return false, "the ledger is still reading its events"
+	}
+	return true, ""
+}
+
 // ready answers 503 not_ready until the projections have caught up with the
 // stream: before that, a read could show an older state than exists, and a
 // write could be decided on one.
 func (s *Server) ready(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.ledger.View().Ready() {
+		if ok, problem := s.readiness(); !ok {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the ledger is still reading its events; retry shortly"})
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: problem + "; retry shortly"})
 			return
 		}
 		next.ServeHTTP(w, r)
