@@ -43,6 +43,13 @@ var servingURL = regexp.MustCompile(`serving (http://[0-9.:]+)`)
 // function that shuts it down and returns run's error.
 func start(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
+	url, _, stop := startOutput(t, args...)
+	return url, stop
+}
+
+// startOutput is start, also returning what serve prints.
+func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
@@ -54,7 +61,7 @@ func start(t *testing.T, args ...string) (string, func() error) {
 		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
 			url := m[1]
 			waitHTTPReady(t, url)
-			return url, func() error { cancel(); return <-done }
+			return url, stdout, func() error { cancel(); return <-done }
 		}
 		select {
 		case err := <-done:
@@ -465,4 +472,40 @@ func TestRun_ServeCapsConnectionsPerAddress(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatalf("six refusals were never counted:\n%s", metrics)
+}
+
+var metricsURL = regexp.MustCompile(`metrics without a token on (http://[0-9.:]+/metrics)`)
+
+func TestRun_MetricsNeedATokenButOnTheMetricsListener(t *testing.T) {
+	url, stdout, stop := startOutput(t, "--data", t.TempDir(), "--demo", "--metrics-listen", "127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, _ := get(url + "/metrics"); status != 401 {
+		t.Fatalf("/metrics without a token on the API's address: %d", status)
+	}
+	if status, _ := call(t, "GET", url+"/metrics", ""); status != 200 {
+		t.Fatalf("/metrics with a supervisor's token: %d", status)
+	}
+	m := metricsURL.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("serve did not say where the metrics are:\n%s", stdout.String())
+	}
+	if status, body := get(m[1]); status != 200 || !strings.Contains(body, "ledger_commitments") {
+		t.Fatalf("the metrics listener: %d %.300s", status, body)
+	}
+	if status, _ := get(strings.TrimSuffix(m[1], "/metrics") + "/api/v1/counties"); status != 404 {
+		t.Fatalf("the metrics listener serves the API: %d", status)
+	}
 }

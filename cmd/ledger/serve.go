@@ -33,11 +33,13 @@ import (
 type serveConfig struct {
 	conn     connFlags
 	httpAddr string
-	demo     bool
-	counties string
-	verbose  bool
-	rate     float64
-	burst    int
+	// metricsAddr, when set, serves /metrics without a token there.
+	metricsAddr string
+	demo        bool
+	counties    string
+	verbose     bool
+	rate        float64
+	burst       int
 	// maxConns and maxConnsPerAddr cap the HTTP connections open at once.
 	maxConns        int
 	maxConnsPerAddr int
@@ -62,6 +64,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	c.conn.register(fs, getenv)
 	fs.StringVar(&c.httpAddr, "http", orDefault(getenv("LEDGER_HTTP"), "127.0.0.1:8080"), "address of the HTTP API (env LEDGER_HTTP)")
+	fs.StringVar(&c.metricsAddr, "metrics-listen", "", "also serve /metrics, without a token, on this address (for a Prometheus on a private network), e.g. 10.0.0.5:9090")
 	fs.StringVar(&c.conn.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
 	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
 	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
@@ -183,19 +186,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		})
 	}
 
-	inner, err := net.Listen("tcp", c.httpAddr)
-	if err != nil {
-		return bg.Stop(fmt.Errorf("--http: %w", err))
+	listen := func(flag, addr string) (*connlimit.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+		return connlimit.New(ln, connlimit.Config{Max: c.maxConns, MaxPerAddr: c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: log}), nil
 	}
-	ln := connlimit.New(inner, connlimit.Config{Max: c.maxConns, MaxPerAddr: c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: log})
+	serveHTTP := func(name string, srv *http.Server, ln net.Listener) {
+		bg.Go(name, func(context.Context) error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	ln, err := listen("--http", c.httpAddr)
+	if err != nil {
+		return bg.Stop(err)
+	}
 	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
 	srv := handler.HTTPServer()
-	bg.Go("http", func(context.Context) error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
+	servers := []*http.Server{srv}
+	if c.metricsAddr != "" {
+		mln, err := listen("--metrics-listen", c.metricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return bg.Stop(err)
 		}
-		return nil
-	})
+		msrv := handler.MetricsServer()
+		servers = append(servers, msrv)
+		serveHTTP("metrics http", msrv, mln)
+		fmt.Fprintf(stdout, "Prometheus may scrape metrics without a token on http://%s/metrics\n", mln.Addr())
+	}
+	serveHTTP("http", srv, ln)
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
 
 	select {
@@ -206,8 +230,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler.Close() // ends the event streams, which would hold Shutdown up
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	err = srv.Shutdown(sctx)
-	return bg.Stop(err)
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
+	}
+	return bg.Stop(errors.Join(errs...))
 }
 
 // tasks runs the background work of serve; the first to fail stops them all.
