@@ -74,6 +74,7 @@ const (
 	Approve Action = "approve" // amend, waive, cancel, order supervision, resolve a dispute
 	Manage  Action = "manage"  // tokens
 	Audit   Action = "audit"   // verify the ledger, export it, consistency proofs
+	Monitor Action = "monitor" // the service's metrics: counts across every county
 )
 
 // permissions is the whole table of who may do what. Read it as the answer
@@ -81,9 +82,9 @@ const (
 // own county by [Principal.SeesCounty].
 var permissions = map[Role]map[Action]bool{
 	County:     {Read: true, Record: true},
-	Supervisor: {Read: true, Record: true, Approve: true, Audit: true},
-	Auditor:    {Read: true, Audit: true},
-	Admin:      {Read: true, Manage: true},
+	Supervisor: {Read: true, Record: true, Approve: true, Audit: true, Monitor: true},
+	Auditor:    {Read: true, Audit: true, Monitor: true},
+	Admin:      {Read: true, Manage: true, Monitor: true},
 }
 
 // May reports whether the principal's role may take the action.

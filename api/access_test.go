@@ -62,7 +62,7 @@ var permissionMatrix = []struct {
 
 	{"GET /healthz", [6]int{200, 200, 200, 200, 200, 200}},
 	{"GET /readyz", [6]int{200, 200, 200, 200, 200, 200}},
-	{"GET /metrics", [6]int{200, 200, 200, 200, 200, 200}},
+	{"GET /metrics", [6]int{403, 403, 200, 200, 200, 401}}, // counts across every county
 	{"GET /api/v1/openapi.json", [6]int{200, 200, 200, 200, 200, 200}},
 }
 

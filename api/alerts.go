@@ -73,7 +73,10 @@ func (s *Server) handleAlertStream() http.Handler {
 				return
 			}
 		}
-		rc := http.NewResponseController(w)
+		// The stream lasts as long as the client listens: past the server's
+		// timeouts, each write allowed the write timeout.
+		long := s.longAnswer(w)
+		rc := long.rc
 		w.Header().Set("Content-Type", "text/event-stream; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Header().Set("X-Accel-Buffering", "no")
@@ -84,6 +87,7 @@ func (s *Server) handleAlertStream() http.Handler {
 		defer beat.Stop()
 		for {
 			items, upTo, more := s.alerts.Since(after, f)
+			long.extend()
 			for _, a := range items {
 				b, _ := json.Marshal(a)
 				if _, err := fmt.Fprintf(w, "id: %d\nevent: alert\ndata: %s\n\n", a.Sequence, b); err != nil {
@@ -101,6 +105,7 @@ func (s *Server) handleAlertStream() http.Handler {
 				return
 			case <-more:
 			case <-beat.C:
+				long.extend()
 				if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 					return
 				}

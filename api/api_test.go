@@ -4,12 +4,16 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"promiseledger/api"
 	"promiseledger/events"
+	"promiseledger/ledger"
+	"promiseledger/projections"
 )
 
 func TestAPI_CommitmentLifecycle(t *testing.T) {
@@ -342,11 +346,37 @@ func TestAPI_Counties(t *testing.T) {
 	}
 }
 
+// TestAPI_HealthAndReady: without a token, /healthz and /readyz say whether
+// the ledger is alive and ready, why not when it is not, and nothing else:
+// no counts.
 func TestAPI_HealthAndReady(t *testing.T) {
 	h := newHarness(t)
-	h.must(http.StatusOK, "GET", "/healthz", nil)
-	if r := h.must(http.StatusOK, "GET", "/readyz", nil); r.body["ready"] != true {
+	h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31"))
+	anon := h.as("")
+	if r := anon.must(http.StatusOK, "GET", "/healthz", nil); strings.TrimSpace(string(r.raw)) != `{"status":"ok"}` {
+		t.Fatalf("healthz: %s", r.raw)
+	}
+	if r := anon.must(http.StatusOK, "GET", "/readyz", nil); strings.TrimSpace(string(r.raw)) != `{"ready":true}` {
 		t.Fatalf("readyz: %s", r.raw)
+	}
+
+	// A ledger still reading its events: not ready, and why. Its metrics,
+	// to a token that may read them, show how far it has got.
+	view := projections.New(quiet()) // never run: never catches up
+	srv := httptest.NewServer(api.New(ledger.New(h.store, view, events.DefaultJurisdiction(), h.clock.Now), api.Config{Tokens: h.tokens, Log: quiet()}))
+	defer srv.Close()
+	starting := *anon
+	starting.url = srv.URL
+	r := starting.must(http.StatusServiceUnavailable, "GET", "/readyz", nil)
+	if r.body["ready"] != false || r.str("problem") == "" || len(r.body) != 2 {
+		t.Fatalf("readyz while starting: %s", r.raw)
+	}
+	if r := starting.do("GET", "/api/v1/counties", nil); r.status != http.StatusServiceUnavailable || r.errCode() != "not_ready" {
+		t.Fatalf("the API while starting: %d %s", r.status, r.raw)
+	}
+	starting.auth = h.bearer["auditor"]
+	if m := starting.must(http.StatusOK, "GET", "/metrics", nil); !strings.Contains(string(m.raw), `ledger_projection_applied_sequence{projection="commitments"} 0`) {
+		t.Fatalf("metrics while starting:\n%s", grep(string(m.raw), "projection"))
 	}
 }
 

@@ -42,8 +42,12 @@ func (s *Server) handleVerify() http.Handler {
 		if !s.auditReady(w) {
 			return
 		}
+		// Reading a large ledger may take longer than the server's timeouts.
+		long := s.longAnswer(w)
 		v := audit.NewVerifier(s.sealer.PublicKey())
-		if err := s.records.Records(r.Context(), func(rec audit.Record) error { v.Add(rec); return nil }); err != nil {
+		err := s.records.Records(r.Context(), func(rec audit.Record) error { v.Add(rec); return nil })
+		long.extend()
+		if err != nil {
 			writeError(w, err)
 			return
 		}
@@ -222,10 +226,13 @@ func (s *Server) handleExport() http.Handler {
 		}
 		enc := json.NewEncoder(w)
 		enc.SetEscapeHTML(false)
+		// A whole ledger may take longer than the server's timeouts to send.
+		long := s.longAnswer(w)
 		err := s.records.Records(r.Context(), func(rec audit.Record) error {
 			if !keep(rec) {
 				return nil
 			}
+			long.tick()
 			if cw == nil {
 				return enc.Encode(rec)
 			}
@@ -238,6 +245,7 @@ func (s *Server) handleExport() http.Handler {
 			}
 			return cw.Write(row)
 		})
+		long.extend()
 		if cw != nil {
 			cw.Flush()
 		}

@@ -23,11 +23,16 @@ func principal(r *http.Request) access.Principal {
 	return p
 }
 
-// guard lets a request through when the ledger is ready, its bearer token
-// is valid, its token is within its rate, and its role may take the action.
-// It answers 401, 429 or 403 otherwise, logs the refusal and counts it.
+// guard lets a request through when the ledger is ready and [Server.authorize] does.
 func (s *Server) guard(action access.Action, next http.Handler) http.Handler {
-	return s.ready(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	return s.ready(s.authorize(action, next))
+}
+
+// authorize lets a request through when its bearer token is valid, its
+// token is within its rate, and its role may take the action. It answers
+// 401, 429 or 403 otherwise, logs the refusal and counts it.
+func (s *Server) authorize(action access.Action, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required")
@@ -49,7 +54,7 @@ func (s *Server) guard(action access.Action, next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
-	}))
+	})
 }
 
 // refuse answers a refused request, logs who was refused and why, and counts it.

@@ -23,6 +23,7 @@ import (
 	"promiseledger/api"
 	"promiseledger/audit"
 	"promiseledger/events"
+	"promiseledger/internal/connlimit"
 	"promiseledger/internal/natstest"
 	"promiseledger/jsstore"
 	"promiseledger/ledger"
@@ -61,8 +62,15 @@ type harness struct {
 	alertStore        *jsstore.AlertStore
 	engineCommitments alerts.Commitments
 	sealer            *audit.Sealer
-	auth              string            // the bearer token sent by default
-	bearer            map[string]string // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
+	conns             *connlimit.Listener // the HTTP server's listener, when setup.conns capped it
+	auth              string              // the bearer token sent by default
+	bearer            map[string]string   // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
+}
+
+// setup changes what newHarnessSetup builds.
+type setup struct {
+	api   func(*api.Config) // changes the API's configuration
+	conns *connlimit.Config // caps the connections of the HTTP server's listener
 }
 
 // today in the tests is 2026-11-27 in Chuxiong (UTC+8).
@@ -72,11 +80,17 @@ func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	return newHarnessWith(t, 10_000, 10_000)
+	return newHarnessSetup(t, setup{})
 }
 
 // newHarnessWith limits each token to perSecond requests, burst.
 func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
+	t.Helper()
+	return newHarnessSetup(t, setup{api: func(c *api.Config) { c.RatePerSecond, c.Burst = perSecond, burst }})
+}
+
+// newHarnessSetup is the harness, changed by set.
+func newHarnessSetup(t *testing.T, set setup) *harness {
 	t.Helper()
 	st, nc := natstest.Store(t)
 	clk := &testClock{t: testNow}
@@ -127,9 +141,21 @@ func newHarnessWith(t *testing.T, perSecond float64, burst int) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	srv := httptest.NewServer(api.New(l, api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error { return errors.Join(view.Err(), av.Err(), sealer.Err()) }, Log: quiet(), RatePerSecond: perSecond, Burst: burst, AuthFailureDelay: time.Millisecond}))
+	cfg := api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error { return errors.Join(view.Err(), av.Err(), sealer.Err()) }, Log: quiet(), RatePerSecond: 10_000, Burst: 10_000, AuthFailureDelay: time.Millisecond}
+	if set.api != nil {
+		set.api(&cfg)
+	}
+	srv := httptest.NewUnstartedServer(nil) // listens on 127.0.0.1
+	var conns *connlimit.Listener
+	if set.conns != nil {
+		conns = connlimit.New(srv.Listener, *set.conns)
+		srv.Listener = conns
+		cfg.Conns = conns
+	}
+	srv.Config = api.New(l, cfg).HTTPServer()
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, conns: conns, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

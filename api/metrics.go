@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"promiseledger/internal/connlimit"
 	"promiseledger/projections"
 )
 
@@ -21,7 +22,7 @@ type metrics struct {
 	refused  *prometheus.CounterVec
 }
 
-func (s *Server) newMetrics() *metrics {
+func (s *Server) newMetrics(conns ConnStats) *metrics {
 	reg := prometheus.NewRegistry()
 	m := &metrics{
 		registry: reg,
@@ -67,6 +68,19 @@ func (s *Server) newMetrics() *metrics {
 		gauge("ledger_commitments", "Commitments in the ledger.",
 			func(s projections.Stats) float64 { return float64(s.Commitments) }),
 	)
+	if conns != nil {
+		refused := func(reason string, n func(connlimit.Stats) uint64) prometheus.Collector {
+			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_http_connections_refused_total",
+				Help:        "HTTP connections refused at once: too many open from their address (per_address) or in all (total).",
+				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(n(conns.Stats())) })
+		}
+		reg.MustRegister(
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_http_connections_open", Help: "HTTP connections open now."},
+				func() float64 { return float64(conns.Stats().Open) }),
+			refused("per_address", func(s connlimit.Stats) uint64 { return s.RefusedPerAddr }),
+			refused("total", func(s connlimit.Stats) uint64 { return s.RefusedTotal }),
+		)
+	}
 	return m
 }
 

@@ -10,12 +10,15 @@ import (
 // routes is the whole HTTP surface, in one place, with what each route
 // needs of its caller (the table of who may do what is access.permissions).
 func (s *Server) routes(mux *http.ServeMux) {
+	read, record, approve, manage, audit, monitor := access.Read, access.Record, access.Approve, access.Manage, access.Audit, access.Monitor
+	// Without a token: alive, ready (or why not), and the contract; no counts.
 	mux.Handle("GET /healthz", s.handleHealthz())
 	mux.Handle("GET /readyz", s.handleReadyz())
-	mux.Handle("GET /metrics", s.metrics.handler())
 	mux.Handle("GET /api/v1/openapi.json", handleOpenAPI())
+	// Counts across every county; answered while the ledger catches up too,
+	// which is when its progress is worth watching.
+	mux.Handle("GET /metrics", s.authorize(monitor, s.metrics.handler()))
 
-	read, record, approve, manage, audit := access.Read, access.Record, access.Approve, access.Manage, access.Audit
 	mux.Handle("POST /api/v1/commitments", s.guard(record, s.handleMake()))
 	mux.Handle("GET /api/v1/commitments", s.guard(read, s.handleList()))
 	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, s.handleGet()))
@@ -51,4 +54,10 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/tokens/{name}/revocation", s.guard(manage, s.handleRevokeToken()))
 
 	mux.Handle("/", s.handleNotFound())
+}
+
+// metricsRoutes is the whole surface of the metrics listener (serve
+// --metrics-listen): /metrics, without a token.
+func (s *Server) metricsRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /metrics", s.metrics.handler())
 }

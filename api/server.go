@@ -9,6 +9,7 @@ import (
 	"promiseledger/access"
 	"promiseledger/alerts"
 	"promiseledger/audit"
+	"promiseledger/internal/connlimit"
 	"promiseledger/ledger"
 )
 
@@ -34,7 +35,15 @@ type Config struct {
 	// doubles with each further failure from the same address, up to
 	// 32 times (default 250 ms, up to 8 s).
 	AuthFailureDelay time.Duration
+	// Timeouts bound each HTTP exchange on [Server.HTTPServer].
+	Timeouts Timeouts
+	// Conns, when set, is the HTTP listener's connection caps, reported in /metrics.
+	Conns ConnStats
 }
+
+// ConnStats tells how many connections a listener holds and has refused;
+// a *connlimit.Listener does.
+type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
@@ -48,6 +57,7 @@ type Server struct {
 	metrics  *metrics
 	limits   *limiter
 	failures *failures
+	timeouts Timeouts
 	handler  http.Handler
 	closing  chan struct{} // closed by Close: long-lived answers end
 	close    sync.Once
@@ -75,8 +85,9 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		cfg.Health = l.View().Err
 	}
 	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, log: cfg.Log,
-		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), closing: make(chan struct{})}
-	s.metrics = s.newMetrics()
+		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
+		closing: make(chan struct{})}
+	s.metrics = s.newMetrics(cfg.Conns)
 	mux := http.NewServeMux()
 	s.routes(mux)
 	s.handler = s.instrument(mux)
@@ -110,6 +121,19 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	})
 }
 
+// readiness says whether the ledger may answer and, when it may not, why,
+// in a short sentence that shows no counts: /readyz shows it to anyone, and
+// every guarded route refuses with it.
+func (s *Server) readiness() (ready bool, problem string) {
+	if err := s.health(); err != nil {
+		return false, err.Error()
+	}
+	if !s.ledger.View().Ready() {
+		return false, "the ledger is still reading its events"
+	}
+	return true, ""
+}
+
 // ready answers 503 not_ready until the projections have caught up with the
 // stream: before that, a read could show an older state than exists, and a
 // write could be decided on one. Once damage is found in the stored data it
@@ -120,9 +144,9 @@ func (s *Server) ready(next http.Handler) http.Handler {
 			writeError(w, err)
 			return
 		}
-		if !s.ledger.View().Ready() {
+		if ok, problem := s.readiness(); !ok {
 			w.Header().Set("Retry-After", "1")
-			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the ledger is still reading its events; retry shortly"})
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: problem + "; retry shortly"})
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -42,6 +43,13 @@ var servingURL = regexp.MustCompile(`serving (http://[0-9.:]+)`)
 // function that shuts it down and returns run's error.
 func start(t *testing.T, args ...string) (string, func() error) {
 	t.Helper()
+	url, _, stop := startOutput(t, args...)
+	return url, stop
+}
+
+// startOutput is start, also returning what serve prints.
+func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
@@ -53,7 +61,7 @@ func start(t *testing.T, args ...string) (string, func() error) {
 		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
 			url := m[1]
 			waitHTTPReady(t, url)
-			return url, func() error { cancel(); return <-done }
+			return url, stdout, func() error { cancel(); return <-done }
 		}
 		select {
 		case err := <-done:
@@ -115,9 +123,8 @@ func snapshot(t *testing.T, url string) string {
 		if status != 200 {
 			t.Fatalf("GET %s: %d %s", path, status, b)
 		}
-		// The instant of the answer, and the stream position (a seal is
-		// appended at every shutdown), are not the ledger's state.
-		b = regexp.MustCompile(`"as_of":"[^"]*"|"applied_sequence":\d+`).ReplaceAll(b, nil)
+		// The instant of the answer is not the ledger's state.
+		b = regexp.MustCompile(`"as_of":"[^"]*"`).ReplaceAll(b, nil)
 		parts = append(parts, string(b))
 	}
 	var page struct {
@@ -160,7 +167,7 @@ func TestRun_ServeStopStartSameState(t *testing.T) {
 		t.Fatalf("fulfil: %d %s", status, b)
 	}
 	before := snapshot(t, url)
-	if !strings.Contains(before, `"commitments":51`) {
+	if list, _, _ := strings.Cut(before, "\n"); strings.Count(list, `"investor":`) != 51 {
 		t.Fatalf("want the 50 demo commitments and ours: %.300s", before)
 	}
 	if err := stop(); err != nil {
@@ -455,5 +462,72 @@ func TestRun_AuditCommands(t *testing.T) {
 	out, err = ledgerCmd(t, "audit", "verify", "--file", exportFile, "--pubkey", pub)
 	if err == nil || !strings.Contains(out, "PROBLEM altered at sequence") {
 		t.Fatalf("a tampered export: %v\n%s", err, out)
+	}
+}
+
+func TestRun_ServeCapsConnectionsPerAddress(t *testing.T) {
+	url, stop := start(t, "--data", t.TempDir(), "--demo", "--max-conns-per-addr", "4")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	// Ten idle connections from 127.0.0.2 (all of 127.0.0.0/8 is loopback).
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 5 * time.Second}
+	for i := 0; i < 10; i++ {
+		c, err := d.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+	}
+	// Six were refused; the test, from 127.0.0.1, is still answered.
+	var metrics []byte
+	for i := 0; i < 500; i++ {
+		status, b := call(t, "GET", url+"/metrics", "")
+		if status != 200 {
+			t.Fatalf("/metrics: %d %s", status, b)
+		}
+		if metrics = b; strings.Contains(string(metrics), `ledger_http_connections_refused_total{reason="per_address"} 6`) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("six refusals were never counted:\n%s", metrics)
+}
+
+var metricsURL = regexp.MustCompile(`metrics without a token on (http://[0-9.:]+/metrics)`)
+
+func TestRun_MetricsNeedATokenButOnTheMetricsListener(t *testing.T) {
+	url, stdout, stop := startOutput(t, "--data", t.TempDir(), "--demo", "--metrics-listen", "127.0.0.1:0")
+	defer func() {
+		if err := stop(); err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(url string) (int, string) {
+		res, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if status, _ := get(url + "/metrics"); status != 401 {
+		t.Fatalf("/metrics without a token on the API's address: %d", status)
+	}
+	if status, _ := call(t, "GET", url+"/metrics", ""); status != 200 {
+		t.Fatalf("/metrics with a supervisor's token: %d", status)
+	}
+	m := metricsURL.FindStringSubmatch(stdout.String())
+	if m == nil {
+		t.Fatalf("serve did not say where the metrics are:\n%s", stdout.String())
+	}
+	if status, body := get(m[1]); status != 200 || !strings.Contains(body, "ledger_commitments") {
+		t.Fatalf("the metrics listener: %d %.300s", status, body)
+	}
+	if status, _ := get(strings.TrimSuffix(m[1], "/metrics") + "/api/v1/counties"); status != 404 {
+		t.Fatalf("the metrics listener serves the API: %d", status)
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"promiseledger/audit"
 	"promiseledger/demo"
 	"promiseledger/events"
+	"promiseledger/internal/connlimit"
 	"promiseledger/jsstore"
 	"promiseledger/ledger"
 	"promiseledger/projections"
@@ -32,11 +33,16 @@ import (
 type serveConfig struct {
 	conn     connFlags
 	httpAddr string
-	demo     bool
-	counties string
-	verbose  bool
-	rate     float64
-	burst    int
+	// metricsAddr, when set, serves /metrics without a token there.
+	metricsAddr string
+	demo        bool
+	counties    string
+	verbose     bool
+	rate        float64
+	burst       int
+	// maxConns and maxConnsPerAddr cap the HTTP connections open at once.
+	maxConns        int
+	maxConnsPerAddr int
 
 	alerts        alerts.Config
 	alertEvery    time.Duration
@@ -58,12 +64,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	fs.SetOutput(stderr)
 	c.conn.register(fs, getenv)
 	fs.StringVar(&c.httpAddr, "http", orDefault(getenv("LEDGER_HTTP"), "127.0.0.1:8080"), "address of the HTTP API (env LEDGER_HTTP)")
+	fs.StringVar(&c.metricsAddr, "metrics-listen", "", "also serve /metrics, without a token, on this address (for a Prometheus on a private network), e.g. 10.0.0.5:9090")
 	fs.StringVar(&c.conn.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
 	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
 	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
 	fs.Float64Var(&c.rate, "rate", 20, "requests per second allowed to each token")
 	fs.IntVar(&c.burst, "burst", 40, "requests a token may send at once above its rate")
+	fs.IntVar(&c.maxConns, "max-conns", 1024, "HTTP connections open at once, in all; more are refused at once (0: no cap)")
+	fs.IntVar(&c.maxConnsPerAddr, "max-conns-per-addr", 64, "HTTP connections open at once from one client address (IPv6: one /64); behind a reverse proxy, every connection comes from the proxy (0: no cap)")
 	fs.IntVar(&c.alerts.DueSoonDays, "due-soon-days", alerts.DefaultConfig.DueSoonDays, "raise due_soon this many days before the due date")
 	fs.IntVar(&c.alerts.EscalateDays, "escalate-days", alerts.DefaultConfig.EscalateDays, "raise escalated when overdue more than this many days")
 	fs.IntVar(&c.alerts.DisputeStaleDays, "dispute-stale-days", alerts.DefaultConfig.DisputeStaleDays, "raise dispute_stale when a dispute is open more than this many days")
@@ -83,6 +92,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	if err := c.alerts.Validate(); err != nil {
 		return err
+	}
+	if c.maxConns < 0 || c.maxConnsPerAddr < 0 {
+		return errors.New("--max-conns, --max-conns-per-addr: must be 0 (no cap) or more")
 	}
 	if len(c.webhooks) > 0 {
 		secret := getenv("LEDGER_WEBHOOK_SECRET")
@@ -192,18 +204,40 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		})
 	}
 
-	ln, err := net.Listen("tcp", c.httpAddr)
-	if err != nil {
-		return bg.Stop(fmt.Errorf("--http: %w", err))
-	}
-	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst})
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
-	bg.Go("http", func(context.Context) error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return err
+	listen := func(flag, addr string) (*connlimit.Listener, error) {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
-		return nil
-	})
+		return connlimit.New(ln, connlimit.Config{Max: c.maxConns, MaxPerAddr: c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: log}), nil
+	}
+	serveHTTP := func(name string, srv *http.Server, ln net.Listener) {
+		bg.Go(name, func(context.Context) error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return err
+			}
+			return nil
+		})
+	}
+	ln, err := listen("--http", c.httpAddr)
+	if err != nil {
+		return bg.Stop(err)
+	}
+	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
+	srv := handler.HTTPServer()
+	servers := []*http.Server{srv}
+	if c.metricsAddr != "" {
+		mln, err := listen("--metrics-listen", c.metricsAddr)
+		if err != nil {
+			_ = ln.Close()
+			return bg.Stop(err)
+		}
+		msrv := handler.MetricsServer()
+		servers = append(servers, msrv)
+		serveHTTP("metrics http", msrv, mln)
+		fmt.Fprintf(stdout, "Prometheus may scrape metrics without a token on http://%s/metrics\n", mln.Addr())
+	}
+	serveHTTP("http", srv, ln)
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
 
 	select {
@@ -214,8 +248,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	handler.Close() // ends the event streams, which would hold Shutdown up
 	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer scancel()
-	err = srv.Shutdown(sctx)
-	return bg.Stop(err)
+	var errs []error
+	for _, srv := range servers {
+		errs = append(errs, srv.Shutdown(sctx))
+	}
+	return bg.Stop(errors.Join(errs...))
 }
 
 // tasks runs the background work of serve; the first to fail stops them all.
