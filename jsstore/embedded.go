@@ -9,6 +9,8 @@ import (
 
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"promiseledger/events"
 )
 
 // EmbeddedConfig configures the nats-server that runs inside the ledger.
@@ -28,6 +30,10 @@ type EmbeddedConfig struct {
 	SyncAlways   bool
 	SyncInterval time.Duration
 }
+
+// StartTimeout bounds how long the embedded server may take to recover its
+// streams from disk and accept connections.
+const StartTimeout = time.Minute
 
 // Embedded is a running in-process nats-server with JetStream.
 type Embedded struct {
@@ -83,11 +89,21 @@ func StartEmbedded(cfg EmbeddedConfig) (*Embedded, error) {
 		release()
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
-	ns.Start()
-	if !ns.ReadyForConnections(30 * time.Second) {
+	// Start recovers every stream from disk, and on some damaged block
+	// files nats-server never returns: give it a deadline, and say where to
+	// look, rather than hang without a word.
+	started := make(chan struct{})
+	go func() { ns.Start(); close(started) }()
+	select {
+	case <-started:
+	case <-time.After(StartTimeout):
+		release()
+		return nil, fmt.Errorf("embedded nats: JetStream did not finish recovering %s within %s: its stream files are probably damaged (check them, or restore the folder from a backup): %w", cfg.Dir, StartTimeout, &events.DamageError{Problem: "the embedded server could not recover the stream files"})
+	}
+	if !ns.ReadyForConnections(StartTimeout) {
 		ns.Shutdown()
 		release()
-		return nil, errors.New("embedded nats: not ready after 30s")
+		return nil, fmt.Errorf("embedded nats: not ready after %s", StartTimeout)
 	}
 	return &Embedded{Server: ns, release: release, password: ledgerPassword}, nil
 }

@@ -118,8 +118,9 @@ func rotateKey(ctx context.Context, c connFlags, sf sealFlags, newKeyFile string
 
 const auditUsage = `Usage:
   ledger audit pubkey [--data DIR | --seal-key FILE]
-  ledger audit verify [--data DIR | --nats-url URL] [--pubkey KEY]
-      (--nats-url may carry the read-only auditor's credentials: nats://auditor:PASSWORD@host:4222)
+  ledger audit verify [--data DIR | --nats-url URL [--stream LEDGER_AUDIT]] [--pubkey KEY]
+      (--nats-url may carry the read-only auditor's credentials, nats://auditor:PASSWORD@host:4222,
+       who reads the mirror LEDGER_AUDIT; KEY is the ledger's first key: key rotations are followed)
   ledger audit verify --file export.jsonl --pubkey KEY [--partial]
   ledger audit check-proof FILE --pubkey KEY
   ledger audit rotate-key [--data DIR | --nats-url URL] [--seal-key OLD] --new-key NEW
@@ -142,7 +143,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		sf             sealFlags
 		cf             clientFlags
 		pubkey, file   string
-		newKey         string
+		newKey, stream string
 		partial        bool
 		county, format string
 		from, to       string
@@ -157,6 +158,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fs.StringVar(&pubkey, "pubkey", "", "the ledger's public key (default: from the seal key)")
 		fs.StringVar(&file, "file", "", "verify a JSON Lines export instead of the stream")
 		fs.BoolVar(&partial, "partial", false, "the export is of one county or a time range: check chains, not seals")
+		fs.StringVar(&stream, "stream", jsstore.DefaultStream, "the stream to verify: "+jsstore.AuditMirror+" for an auditor reading over NATS")
 	case "check-proof":
 		fs.StringVar(&pubkey, "pubkey", "", "the ledger's public key")
 	case "rotate-key":
@@ -199,7 +201,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprintln(stdout, audit.PublicKeyText(key.Public().(ed25519.PublicKey)))
 		return nil
 	case "verify":
-		return auditVerify(ctx, c, sf, pubkey, file, partial, stdout, stderr)
+		return auditVerify(ctx, c, sf, pubkey, file, stream, partial, stdout, stderr)
 	case "rotate-key":
 		if err := c.validate(); err != nil {
 			return err
@@ -220,7 +222,7 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 	return err
 }
 
-func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file string, partial bool, stdout, stderr io.Writer) error {
+func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, stream string, partial bool, stdout, stderr io.Writer) error {
 	var pub ed25519.PublicKey
 	var err error
 	if pubkey != "" {
@@ -270,9 +272,12 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file st
 			return err
 		}
 		defer closeNATS()
-		store, err := jsstore.Attach(ctx, nc, jsstore.Config{Logger: log})
+		store, err := jsstore.Attach(ctx, nc, jsstore.Config{Stream: stream, Logger: log})
 		if err != nil {
 			return err
+		}
+		if err := store.CheckDense(ctx); err != nil {
+			return fmt.Errorf("verification stopped: %w", err)
 		}
 		target, err := store.LastSequence(ctx)
 		if err != nil {

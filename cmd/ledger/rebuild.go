@@ -38,6 +38,9 @@ func rebuild(ctx context.Context, args []string, getenv func(string) string, std
 		return err
 	}
 	defer closeStore()
+	if err := store.CheckDense(ctx); err != nil {
+		return fmt.Errorf("rebuild refused: %w", err)
+	}
 	target, err := store.LastSequence(ctx)
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -364,7 +365,11 @@ func openStore(ctx context.Context, c connFlags, log *slog.Logger) (*jsstore.Sto
 // is given, else to an embedded server on --data.
 func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
 	if c.natsURL != "" {
-		nc, err := nats.Connect(c.natsURL, nats.Name("promise-ledger"), nats.MaxReconnects(-1))
+		opts := []nats.Option{nats.Name("promise-ledger"), nats.MaxReconnects(-1)}
+		if u, err := url.Parse(c.natsURL); err == nil && u.User.Username() == jsstore.AuditorUser {
+			opts = append(opts, nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix)) // the only inbox it may read
+		}
+		nc, err := nats.Connect(c.natsURL, opts...)
 		if err != nil {
 			return nil, nil, fmt.Errorf("--nats-url: %w", err)
 		}
