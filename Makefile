@@ -1,13 +1,16 @@
 # Plain verbs; CI calls `make test`.
 GO ?= go
 
-.PHONY: run test lint race build bench
+.PHONY: run test lint race build bench install
 
 run: ## serve the ledger on ./data with the demo data set
 	$(GO) run ./cmd/ledger serve --data ./data --demo
 
 build:
 	$(GO) build -o bin/ledger ./cmd/ledger
+
+install: ## put the ledger command on your PATH (in $(go env GOPATH)/bin)
+	$(GO) install ./cmd/ledger
 
 test: lint
 	$(GO) test -count=1 ./...

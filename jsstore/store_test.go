@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -566,5 +567,28 @@ func TestEmbedded_AuditorCannotChangeTheLedgersConsumers(t *testing.T) {
 		if meta.Sequence.Stream != want || string(msg.Data()) != string(orig.Data) || msg.Subject() != orig.Subject {
 			t.Fatalf("mirror message %d differs from the ledger's", want)
 		}
+	}
+}
+
+// The README's configuration for an external cluster lists exactly the
+// auditor's permissions of the embedded server.
+func TestAuditorPermissions_READMEMatches(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(b)
+	start := strings.Index(readme, "publish: { allow: [")
+	end := strings.Index(readme[start:], "] }")
+	if start < 0 || end < 0 {
+		t.Fatal("no auditor allow-list in the README")
+	}
+	var listed []string
+	for _, f := range strings.Split(readme[start+len("publish: { allow: ["):start+end], ",") {
+		listed = append(listed, strings.Trim(strings.TrimSpace(f), `"`))
+	}
+	want := jsstore.AuditorPermissions(jsstore.DefaultStream, jsstore.AuditMirror, jsstore.AlertStream).Publish.Allow
+	if strings.Join(listed, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("README lists\n%s\nbut the auditor may\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
 	}
 }
