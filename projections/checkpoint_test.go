@@ -159,19 +159,7 @@ func TestCheckpoint_UntrustworthyIsIgnored(t *testing.T) {
 	}
 	want := answers(t, r.view)
 
-	var cp map[string]any
-	if err := json.Unmarshal(good, &cp); err != nil {
-		t.Fatal(err)
-	}
-	edit := func(key string, v any) []byte {
-		c := map[string]any{}
-		for k, x := range cp {
-			c[k] = x
-		}
-		c[key] = v
-		b, _ := json.Marshal(c)
-		return b
-	}
+	edit := editor(t, good)
 	for name, data := range map[string][]byte{
 		"not JSON":              []byte("\x00\x01garbage"),
 		"truncated":             good[:len(good)/2],
@@ -214,19 +202,7 @@ func TestCheckpoint_AheadOrMismatchedIsDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var cp map[string]any
-	if err := json.Unmarshal(good, &cp); err != nil {
-		t.Fatal(err)
-	}
-	edit := func(key string, v any) []byte {
-		c := map[string]any{}
-		for k, x := range cp {
-			c[k] = x
-		}
-		c[key] = v
-		b, _ := json.Marshal(c)
-		return b
-	}
+	edit := editor(t, good)
 	for name, tc := range map[string]struct {
 		data []byte
 		want string
@@ -252,5 +228,23 @@ func TestCheckpoint_AheadOrMismatchedIsDamage(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// editor returns a function that changes one member of a saved checkpoint.
+func editor(t *testing.T, saved []byte) func(key string, v any) []byte {
+	t.Helper()
+	var cp map[string]any
+	if err := json.Unmarshal(saved, &cp); err != nil {
+		t.Fatal(err)
+	}
+	return func(key string, v any) []byte {
+		c := map[string]any{}
+		for k, x := range cp {
+			c[k] = x
+		}
+		c[key] = v
+		b, _ := json.Marshal(c)
+		return b
 	}
 }

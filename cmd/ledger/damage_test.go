@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,33 +10,6 @@ import (
 	"testing"
 	"time"
 )
-
-// startUnready runs `ledger serve` and returns once it listens, ready or
-// not.
-func startUnready(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"ledger", "serve", "--http", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, stderr)
-	}()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stderr, func() error { cancel(); return <-done }
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve did not start:\n%s", stderr.String())
-		}
-	}
-}
 
 // ledgerBlock is the block file of the ledger's stream in a stopped
 // embedded server's folder.
@@ -97,7 +69,7 @@ func TestRun_DamagedFolderIsRefusedAtStart(t *testing.T) {
 			}
 			tc.damage(t, ledgerBlock(t, dir))
 
-			url, stderr, stop := startUnready(t, "--data", dir, "--demo")
+			url, _, stderr, stop := launch(t, "--data", dir, "--demo")
 			var ready struct {
 				Ready   bool   `json:"ready"`
 				Problem string `json:"problem"`

@@ -50,18 +50,24 @@ func start(t *testing.T, args ...string) (string, func() error) {
 // startOutput is start, also returning what serve prints.
 func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
+	url, stdout, _, stop := launch(t, append([]string{"--rate", "100000", "--burst", "100000"}, args...)...)
+	waitHTTPReady(t, url)
+	return url, stdout, stop
+}
+
+// launch runs `ledger serve` in-process and returns once it listens, ready
+// or not, with what it prints and a stop function that returns run's error.
+func launch(t *testing.T, args ...string) (url string, stdout, stderr *syncBuffer, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout, stderr := &syncBuffer{}, &syncBuffer{}
+	stdout, stderr = &syncBuffer{}, &syncBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"ledger", "serve", "--http", "127.0.0.1:0", "--rate", "100000", "--burst", "100000"}, args...), func(string) string { return "" }, stdout, stderr)
+		done <- run(ctx, append([]string{"ledger", "serve", "--http", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, stderr)
 	}()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
-			url := m[1]
-			waitHTTPReady(t, url)
-			return url, stdout, func() error { cancel(); return <-done }
+			return m[1], stdout, stderr, func() error { cancel(); return <-done }
 		}
 		select {
 		case err := <-done:
@@ -73,7 +79,6 @@ func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() erro
 			cancel()
 			t.Fatalf("serve did not start:\n%s", stderr.String())
 		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
