@@ -116,15 +116,11 @@ func (s *Sealer) apply(r Record) error {
 			return damage("the message on the seal subject is of type %q, neither a seal nor a key rotation", head.Type)
 		}
 	} else {
-		var e struct {
-			ID           string `json:"id"`
-			CommitmentID string `json:"commitment_id"`
-			PrevHash     string `json:"prev_hash"`
-			Hash         string `json:"hash"`
-		}
-		if err := json.Unmarshal(r.Data, &e); err != nil || e.ID == "" {
+		var f [4]string
+		if err := topStrings(r.Data, sealerFields[:], f[:]); err != nil || f[0] == "" {
 			return damage("the message on %s is not an event (%v)", r.Subject, err)
 		}
+		e := struct{ ID, CommitmentID, PrevHash, Hash string }{f[0], f[1], f[2], f[3]}
 		if last := s.heads[e.CommitmentID]; e.PrevHash != last {
 			return damage("event %s of commitment %s names %q as its predecessor's hash, but the commitment's last event has %q: the hash chain is broken", e.ID, e.CommitmentID, short(e.PrevHash), short(last))
 		}
@@ -139,6 +135,9 @@ func (s *Sealer) apply(r Record) error {
 	s.lastSeq.Advance(r.Sequence)
 	return nil
 }
+
+// sealerFields are the members of an event the sealer reads.
+var sealerFields = [4]string{"id", "commitment_id", "prev_hash", "hash"}
 
 // checkSeal checks a seal read from the stream against the events before it.
 func (s *Sealer) checkSeal(seal Seal) error {
