@@ -3,8 +3,8 @@ GO ?= go
 
 .PHONY: run test lint race build bench install
 
-run: ## serve the ledger on ./data with the demo data set
-	$(GO) run ./cmd/ledger serve --data ./data --demo
+run: ## serve the ledger with the demo data set, in a folder of its own (never a real ledger's)
+	$(GO) run ./cmd/ledger serve --data ./data-demo --demo
 
 build:
 	$(GO) build -o bin/ledger ./cmd/ledger

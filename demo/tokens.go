@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"promiseledger/access"
@@ -61,4 +62,36 @@ func AddTokens(reg access.Registry, j *events.Jurisdiction, now time.Time, w io.
 		fmt.Fprintf(w, "  %-10s %-6s %-32s %s\n", t.Record.Role, county, t.Bearer, t.Record.Name)
 	}
 	return nil
+}
+
+// tokenPrefix begins the id of every demo token; the ledger's own token ids
+// are random letters and digits, never this.
+const tokenPrefix = "demo-"
+
+// IsToken reports whether a token is one of the demo's well-known ones.
+func IsToken(t access.Token) bool { return strings.HasPrefix(t.ID, tokenPrefix) }
+
+// Refuse wraps a registry so that the demo's tokens, whose secrets are
+// public, authenticate nobody: a ledger served without --demo never honours
+// them, even on a folder where a demo once ran.
+func Refuse(r access.Registry) access.Registry { return refused{r} }
+
+type refused struct{ access.Registry }
+
+func (r refused) Lookup(id string) (access.Token, bool) {
+	if strings.HasPrefix(id, tokenPrefix) {
+		return access.Token{}, false
+	}
+	return r.Registry.Lookup(id)
+}
+
+// Present reports whether the registry holds demo tokens: the folder held
+// the demo data set.
+func Present(r access.Registry) bool {
+	for _, t := range r.List() {
+		if IsToken(t) {
+			return true
+		}
+	}
+	return false
 }

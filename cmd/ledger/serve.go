@@ -132,9 +132,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer tokens.Close()
+	// The demo's tokens have public secrets: honoured only while serving
+	// with --demo, never by a real start on a folder where a demo once ran.
+	registry := access.Registry(tokens)
 	if c.demo {
 		if err := demo.AddTokens(tokens, juris, time.Now(), stdout); err != nil {
 			return err
+		}
+	} else {
+		registry = demo.Refuse(tokens)
+		if demo.Present(tokens) {
+			const warning = "THIS FOLDER HOLDS THE SYNTHETIC DEMO DATA SET (【演示】 promises, which can never be deleted, and demo tokens, now refused). 此数据目录含演示数据，请勿用于正式台账：正式台账请使用新的 --data 目录。"
+			fmt.Fprintln(stdout, warning)
+			log.Warn(warning, "data", c.conn.data)
 		}
 	}
 	if err := firstAdmin(tokens, juris, stdout); err != nil {
@@ -224,7 +234,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return bg.Stop(err)
 	}
-	handler := api.New(l, api.Config{Tokens: tokens, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
+	handler := api.New(l, api.Config{Tokens: registry, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
 	srv := handler.HTTPServer()
 	servers := []*http.Server{srv}
 	if c.metricsAddr != "" {
@@ -459,11 +469,13 @@ func (d *damage) Err() error {
 	return errors.Join(errs...)
 }
 
-// firstAdmin creates an admin token when there are no tokens at all, and
-// prints it: the only time it is ever shown.
+// firstAdmin creates an admin token when there are no tokens but the
+// demo's, and prints it: the only time it is ever shown.
 func firstAdmin(reg access.Registry, j *events.Jurisdiction, stdout io.Writer) error {
-	if len(reg.List()) > 0 {
-		return nil
+	for _, t := range reg.List() {
+		if !demo.IsToken(t) {
+			return nil
+		}
 	}
 	bearer, t, err := api.MakeToken(api.NewTokenRequest{Name: "admin", Role: string(access.Admin)}, j, time.Now())
 	if err != nil {
