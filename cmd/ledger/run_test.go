@@ -224,7 +224,7 @@ func TestRun_RebuildThenRestartFromItsCheckpoint(t *testing.T) {
 	if !strings.Contains(errOut.String(), "msg=rebuilding") {
 		t.Fatalf("no progress lines when not on a terminal: %s", errOut.String())
 	}
-	url, stop = start(t, "--data", dir)
+	url, stop = start(t, "--data", dir, "--demo")
 	after := snapshot(t, url)
 	_, metrics := call(t, "GET", url+"/metrics", "")
 	if err := stop(); err != nil {

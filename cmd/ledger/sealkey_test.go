@@ -63,7 +63,7 @@ func TestRun_SealKeyIsNeverQuietlyReplaced(t *testing.T) {
 	if err := serve("--seal-key", kept); err == nil {
 		t.Fatal("serve with the retired key")
 	}
-	url, stop := start(t, "--data", dir, "--seal-key", next)
+	url, stop := start(t, "--data", dir, "--demo", "--seal-key", next)
 	if status, b := call(t, "POST", url+"/api/v1/commitments/"+firstCommitment(t, url)+"/disputes", `{"complainant":"某某公司","summary":"土地未交付"}`); status != 201 {
 		t.Fatalf("a write after the rotation: %d %s", status, b)
 	}
