@@ -21,6 +21,11 @@ import (
 // on the subject ledger.seal.
 const SealType = "ledger.seal"
 
+// SealSubjectSuffix ends the subject of seals and key rotations: the
+// ledger's subject prefix, then this (ledger.seal). No commitment's subject
+// ends so: theirs end in a commitment id.
+const SealSubjectSuffix = ".seal"
+
 // Seal signs the Merkle tree head over every event hash up to a stream
 // sequence.
 type Seal struct {

@@ -18,7 +18,7 @@ type Record struct {
 }
 
 // IsSeal reports whether the record is a seal.
-func (r Record) IsSeal() bool { return strings.HasSuffix(r.Subject, ".seal") }
+func (r Record) IsSeal() bool { return strings.HasSuffix(r.Subject, SealSubjectSuffix) }
 
 // The kinds of problem verification finds.
 const (

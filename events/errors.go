@@ -79,16 +79,17 @@ func ruleError(kind error, field, rule string, args ...any) error {
 	return &FieldError{Field: field, Rule: fmt.Sprintf(rule, args...), Kind: kind}
 }
 
-// ConflictError reports that a commitment moved on between reading it and
-// appending to it: another writer appended first.
+// ConflictError reports that a subject (a commitment's, an alert's, the
+// seals') moved on between reading it and appending to it: another writer
+// appended first.
 type ConflictError struct {
-	CommitmentID string
-	Expected     uint64 // the last stream sequence the writer had seen for the commitment
-	Err          error  // the store's own error
+	Subject  string // where the append was refused, e.g. ledger.532301.<commitment-id>
+	Expected uint64 // the last stream sequence the writer had seen there
+	Err      error  // the store's own error
 }
 
 func (e *ConflictError) Error() string {
-	return fmt.Sprintf("append %s: expected last sequence %d: %v", e.CommitmentID, e.Expected, e.Err)
+	return fmt.Sprintf("append to %s: expected last sequence %d: %v", e.Subject, e.Expected, e.Err)
 }
 
 // Is makes a ConflictError match ErrConflict.

@@ -35,6 +35,11 @@ type Actor struct {
 // Anonymous is the actor of every request until access control names one.
 var Anonymous = Actor{Name: "anonymous", Role: "anonymous"}
 
+// IdempotencyScope is what an idempotency key means: the key as sent by one
+// principal. Another office's key is never taken for a retry of ours; the
+// receipts of the views and the store's de-duplication both use this.
+func IdempotencyScope(actor, key string) string { return actor + "\x00" + key }
+
 // Event is one immutable fact in the ledger: the envelope and its data.
 //
 // An event has two times. EffectiveOn is when the fact happened in the world

@@ -66,7 +66,7 @@ func (s *AlertStore) Append(ctx context.Context, a alerts.Alert, expectedLast ui
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(expectedLast), jetstream.WithMsgID(a.ID+"."+string(a.State)))
 	if err != nil {
 		if isWrongLastSeq(err) {
-			return 0, &events.ConflictError{CommitmentID: a.CommitmentID, Expected: expectedLast, Err: err}
+			return 0, &events.ConflictError{Subject: alertSubject(a), Expected: expectedLast, Err: err}
 		}
 		return 0, fmt.Errorf("append alert %s: %w", a.ID, err)
 	}

@@ -17,7 +17,7 @@ var _ audit.SealStore = (*Store)(nil)
 
 // sealSubject is where seals go: in the ledger's own stream, so that a seal
 // stands in the sequence it covers.
-func (s *Store) sealSubject() string { return s.cfg.Subject + ".seal" }
+func (s *Store) sealSubject() string { return s.cfg.Subject + audit.SealSubjectSuffix }
 
 func (s *Store) isSeal(subject string) bool { return subject == s.sealSubject() }
 
@@ -35,7 +35,7 @@ func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast ui
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expectedLast))
 	if err != nil {
 		if isWrongLastSeq(err) {
-			return 0, &events.ConflictError{CommitmentID: "seal", Expected: expectedLast, Err: err}
+			return 0, &events.ConflictError{Subject: s.sealSubject(), Expected: expectedLast, Err: err}
 		}
 		return 0, fmt.Errorf("append seal: %w", err)
 	}

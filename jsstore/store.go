@@ -163,14 +163,14 @@ func (s *Store) Append(ctx context.Context, ev events.Event, expectedLast uint64
 	opts := []jetstream.PublishOpt{jetstream.WithExpectLastSequencePerSubject(expectedLast)}
 	if ev.IdempotencyKey != "" {
 		// Scoped to the principal, as the ledger's receipts are.
-		opts = append(opts, jetstream.WithMsgID(MsgID(ev.Actor.Name+"\x00"+ev.IdempotencyKey)))
+		opts = append(opts, jetstream.WithMsgID(MsgID(events.IdempotencyScope(ev.Actor.Name, ev.IdempotencyKey))))
 	}
 	msg := &nats.Msg{Subject: s.Subject(ev.County, ev.CommitmentID), Data: body, Header: nats.Header{}}
 	msg.Header.Set("Ledger-Event-Type", string(ev.Type))
 	ack, err := s.js.PublishMsg(ctx, msg, opts...)
 	if err != nil {
 		if isWrongLastSeq(err) {
-			return events.AppendResult{}, &events.ConflictError{CommitmentID: ev.CommitmentID, Expected: expectedLast, Err: err}
+			return events.AppendResult{}, &events.ConflictError{Subject: msg.Subject, Expected: expectedLast, Err: err}
 		}
 		return events.AppendResult{}, fmt.Errorf("append %s: %w", ev.CommitmentID, err)
 	}

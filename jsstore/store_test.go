@@ -66,7 +66,7 @@ func TestStore_AppendConflict(t *testing.T) {
 		t.Fatalf("append with a stale expectation: got %v, want ErrConflict", err)
 	}
 	var ce *events.ConflictError
-	if !errors.As(err, &ce) || ce.CommitmentID != c || ce.Expected != 0 {
+	if !errors.As(err, &ce) || !strings.HasSuffix(ce.Subject, "."+c) || ce.Expected != 0 {
 		t.Fatalf("conflict details: %+v", ce)
 	}
 	if got := messages(t, st); got != 1 {

@@ -346,7 +346,7 @@ func (p *Projection) Commitment(id string) (*events.Commitment, bool) {
 
 // ReceiptKey scopes an idempotency key to the principal that sent it:
 // another office's key is never taken for a retry of ours.
-func ReceiptKey(actor, key string) string { return actor + "\x00" + key }
+func ReceiptKey(actor, key string) string { return events.IdempotencyScope(actor, key) }
 
 // Receipt returns what an idempotency key (see [ReceiptKey]) produced, if it was used.
 func (p *Projection) Receipt(key string) (Receipt, bool) {
