@@ -135,6 +135,10 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		fmt.Fprint(stderr, auditUsage)
 		return errors.New("audit: a subcommand is required")
 	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, auditUsage)
+		return nil
+	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() { fmt.Fprint(stderr, auditUsage, "\nFlags:\n"); fs.PrintDefaults() }
