@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -96,6 +98,9 @@ func (s *Server) handleProof() http.Handler {
 			writeError(w, err)
 			return
 		}
+		if eventID == "" && len(evs) > 0 {
+			eventID = evs[0].ID // the promise being made
+		}
 		var ev *events.Event
 		for i := range evs {
 			if evs[i].ID == eventID {
@@ -107,6 +112,14 @@ func (s *Server) handleProof() http.Handler {
 			return
 		}
 		leaf, path, seal, err := s.sealer.InclusionProof(r.Context(), ev.ID, ev.Sequence)
+		if errors.Is(err, events.ErrNotReady) {
+			// Say when the next seal is due, not "retry in a second".
+			wait := s.sealer.NextSealIn()
+			w.Header().Set("Retry-After", strconv.Itoa(int(wait.Round(time.Second).Seconds())))
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Field: "event",
+				Message: fmt.Sprintf("event %s is not sealed yet; the next seal is due in about %s (see Retry-After)", ev.ID, wait.Round(time.Second))})
+			return
+		}
 		if err != nil {
 			writeError(w, err)
 			return

@@ -48,6 +48,7 @@ type Sealer struct {
 	heads   map[string]string // commitment id → hash of its last event: the next one's prev_hash
 	lastSeq seqwait.Position  // last record applied; advanced under mu
 	seals   []SealedSeal
+	sealAt  time.Time         // when this sealer last sealed, or started
 	signer  ed25519.PublicKey // the key the next seal must be signed with, once known
 	ready   bool
 	fault   error // damage found: no seal is made over it, and the sealer is never ready
@@ -201,7 +202,9 @@ func (s *Sealer) Run(ctx context.Context) error {
 	}
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
-	lastSeal := s.now()
+	s.mu.Lock()
+	s.sealAt = s.now()
+	s.mu.Unlock()
 	for {
 		select {
 		case err := <-followErr:
@@ -220,7 +223,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 		case <-tick.C:
 		}
 		s.mu.RLock()
-		ready, unsealed := s.ready && s.fault == nil, s.tree.Size()-s.sealedEvents()
+		ready, unsealed, lastSeal := s.ready && s.fault == nil, s.tree.Size()-s.sealedEvents(), s.sealAt
 		s.mu.RUnlock()
 		if !ready || unsealed == 0 || (unsealed < s.every && s.now().Sub(lastSeal) < s.interval) {
 			continue
@@ -228,8 +231,21 @@ func (s *Sealer) Run(ctx context.Context) error {
 		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) && ctx.Err() == nil {
 			s.log.Error("seal failed", "err", err)
 		}
-		lastSeal = s.now()
+		s.mu.Lock()
+		s.sealAt = s.now()
+		s.mu.Unlock()
 	}
+}
+
+// NextSealIn is about how long until the sealer seals what it has read:
+// what a reader told "not sealed yet" should wait.
+func (s *Sealer) NextSealIn() time.Duration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.tree.Size()-s.sealedEvents() >= s.every {
+		return time.Second
+	}
+	return max(s.interval-s.now().Sub(s.sealAt), time.Second)
 }
 
 // Err is the damage that stopped the sealer, or nil.

@@ -322,9 +322,16 @@ func checkProof(file, pubkey string, stdout io.Writer) error {
 	var p struct {
 		api.InclusionProof
 		Event json.RawMessage `json:"event"`
+		Error *struct {
+			Code    string `json:"code"`
+			Message string `json:"message"`
+		} `json:"error"`
 	}
 	if err := json.Unmarshal(b, &p); err != nil {
-		return fmt.Errorf("%s: %w", file, err)
+		return fmt.Errorf("%s: not a proof: %w", file, err)
+	}
+	if p.Error != nil {
+		return fmt.Errorf("%s holds the ledger's error answer, not a proof, so there is nothing to check (this says nothing about tampering): %s: %s", file, p.Error.Code, p.Error.Message)
 	}
 	if err := audit.CheckInclusion(p.Event, p.LeafIndex, p.TreeSize, p.AuditPath, p.Seal, pub); err != nil {
 		return fmt.Errorf("the proof does not hold: %w", err)

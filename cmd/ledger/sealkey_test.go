@@ -86,3 +86,17 @@ func firstCommitment(t *testing.T, url string) string {
 	}
 	return string(b[i+6 : i+6+36])
 }
+
+// check-proof on a file that holds the ledger's error answer says so, and
+// does not read like tampering.
+func TestRun_CheckProofOnAnErrorAnswer(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "proof.json")
+	body := `{"error":{"code":"not_ready","field":"event","message":"event x is not sealed yet; the next seal is due in about 9m0s (see Retry-After)"}}`
+	if err := os.WriteFile(file, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := ledgerCmd(t, "audit", "check-proof", file, "--pubkey", "vL9yjj0CxkXSXuSZZUlYQIEnxKlrx8aSO1jvtOb9SFc=")
+	if err == nil || !strings.Contains(err.Error(), "error answer, not a proof") || !strings.Contains(err.Error(), "not sealed yet") || strings.Contains(err.Error(), "does not hold") {
+		t.Fatalf("check-proof on an error answer: %v", err)
+	}
+}

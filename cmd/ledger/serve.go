@@ -199,6 +199,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return bg.Stop(err)
 		}
 		log.Info("demo data set", "events_added", n, "commitments", view.Len())
+		if n > 0 { // seal it now, so that its proofs can be checked at once
+			if _, err := sealer.SealNow(ctx); err != nil {
+				log.Warn("the demo data set is not sealed yet", "err", err)
+			}
+		}
 	}
 	bg.Go("alert engine", func(ctx context.Context) error { return engine.Run(ctx, c.alertEvery) })
 	sender := alerts.Sender{Client: &http.Client{Timeout: 10 * time.Second}, Secret: c.webhookSecret, Now: time.Now}
