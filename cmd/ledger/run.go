@@ -51,7 +51,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 // isHelp reports whether a subcommand's first argument asks for its usage.
-func isHelp(arg string) bool { return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help" }
+func isHelp(arg string) bool {
+	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
+}
 
 // parseFlags parses a subcommand's flags; -h prints them and is not an error.
 func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
