@@ -13,6 +13,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,20 +35,16 @@ const (
 var Rules = []Rule{DueSoon, Overdue, Escalated, DisputeStale}
 
 // Valid reports whether r is one of [Rules].
-func (r Rule) Valid() bool {
-	for _, x := range Rules {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func (r Rule) Valid() bool { return slices.Contains(Rules, r) }
 
 // Audiences: who an alert goes to.
 const (
 	ToCounty      = "county"
 	ToSupervisors = "supervisors"
 )
+
+// Audiences lists the audiences in a stable order.
+var Audiences = []string{ToCounty, ToSupervisors}
 
 // Audience is who the rule's alerts go to.
 func (r Rule) Audience() []string {
@@ -96,6 +93,12 @@ const (
 	Raised   State = "raised"
 	Resolved State = "resolved"
 )
+
+// States lists the states in a stable order.
+var States = []State{Raised, Resolved}
+
+// Valid reports whether s is one of [States].
+func (s State) Valid() bool { return slices.Contains(States, s) }
 
 // Alert is one message of the alerts stream: an alert raised, or resolved.
 // Receivers de-duplicate by ID and State.
