@@ -183,15 +183,16 @@ func idFor(key string, generation int) string {
 	return fmt.Sprintf("%s-r%d", key, generation)
 }
 
-// reason says why an alert no longer holds.
+// reason says why an alert no longer holds. A dispute_stale alert holds
+// whatever the commitment's state, so only its dispute can end it.
 func reason(a Alert, c *events.Commitment) string {
 	switch st := c.Status(); {
+	case a.Rule == DisputeStale:
+		return "dispute resolved"
 	case st == events.Fulfilled:
 		return "fulfilled"
 	case st == events.Waived, st == events.Cancelled:
 		return string(st)
-	case a.Rule == DisputeStale:
-		return "dispute resolved"
 	case c.Due != a.Due && a.DisputeID == "" && a.OrderID == "":
 		return "due date changed to " + c.Due.String()
 	case a.Rule == DueSoon:

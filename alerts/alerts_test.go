@@ -248,6 +248,11 @@ func TestReason(t *testing.T) {
 		{"overdue, then extended", Alert{Rule: Overdue, Due: due}, []step{made(), extended("2021-09-30")}, "due date changed to 2021-09-30"},
 		{"due soon, then overdue", Alert{Rule: DueSoon, Due: due}, []step{made()}, "now overdue"},
 		{"stale dispute, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), resolved()}, "dispute resolved"},
+		// dispute_stale holds in every state, so the commitment's state is
+		// never why it stops holding.
+		{"stale dispute of a fulfilled commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), delivered("100", "2020-12-01"), disputed(), resolved()}, "dispute resolved"},
+		{"stale dispute of a waived commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), waived(), resolved()}, "dispute resolved"},
+		{"stale dispute of a cancelled commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), cancelled(), resolved()}, "dispute resolved"},
 		{"escalated by an order, then extended", Alert{Rule: Escalated, Due: due, OrderID: "o1"}, []step{made(), ordered("2021-02-15"), extended("2021-09-30")}, "no longer holds"},
 	}
 	for _, tt := range tests {
