@@ -185,3 +185,70 @@ func TestEventsMD_OneSectionPerType(t *testing.T) {
 		t.Errorf("events.md describes %v, events.Types is %v", got, want)
 	}
 }
+
+// ticked returns the `quoted` words of s, in order.
+func ticked(s string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile("`([^`]*)`").FindAllStringSubmatch(s, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+// tableKeys returns the first column (`quoted`) of the Markdown table
+// whose header row is header.
+func tableKeys(t *testing.T, doc, header string) []string {
+	t.Helper()
+	_, rest, ok := strings.Cut(doc, "\n"+header+"\n")
+	if !ok {
+		t.Fatalf("no table %q", header)
+	}
+	var out []string
+	for _, line := range strings.Split(rest, "\n")[1:] { // after the |---| row
+		if !strings.HasPrefix(line, "| `") {
+			break
+		}
+		out = append(out, ticked(strings.Split(line, "|")[1])...)
+	}
+	return out
+}
+
+// TestProse_ListsAreTheGoLists checks the lists written out in README.md
+// and events.md: the roles and alert rules tables, the kinds, units and
+// dispute outcomes of the event catalog.
+func TestProse_ListsAreTheGoLists(t *testing.T) {
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	catalog, err := os.ReadFile("events.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(doc []byte, prefix string) string {
+		for _, l := range strings.Split(string(doc), "\n") {
+			if i := strings.Index(l, prefix); i >= 0 {
+				return l[i+len(prefix):]
+			}
+		}
+		t.Fatalf("no line with %q", prefix)
+		return ""
+	}
+	units, _, _ := strings.Cut(line(catalog, "`unit` one of "), ";")
+	tests := []struct {
+		where string
+		got   []string
+		want  []string
+	}{
+		{"README.md, the roles table", tableKeys(t, string(readme), "| role | may |"), names(access.Roles)},
+		{"README.md, the alert rules table", tableKeys(t, string(readme), "| rule | raised when | goes to |"), names(alerts.Rules)},
+		{"events.md, kind", ticked(line(catalog, "| `kind` | string |")), names(events.Kinds)},
+		{"events.md, unit", ticked(units), names(events.Units)},
+		{"events.md, outcome", ticked(line(catalog, "| `outcome` | string |")), names(events.Resolutions)},
+	}
+	for _, tt := range tests {
+		if !slices.Equal(tt.got, tt.want) {
+			t.Errorf("%s lists %v, the Go list is %v", tt.where, tt.got, tt.want)
+		}
+	}
+}
