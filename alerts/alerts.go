@@ -57,8 +57,9 @@ func (r Rule) Audience() []string {
 	return []string{ToSupervisors}
 }
 
-// ForCounty reports whether a county office receives the rule's alerts.
-func (r Rule) ForCounty() bool { return r == DueSoon || r == Overdue }
+// ForCounty reports whether a county office receives the rule's alerts:
+// whether its [Rule.Audience] names the county.
+func (r Rule) ForCounty() bool { return slices.Contains(r.Audience(), ToCounty) }
 
 // Config holds the thresholds, in days.
 type Config struct {
