@@ -30,13 +30,7 @@ const (
 var Roles = []Role{County, Supervisor, Auditor, Admin}
 
 // Valid reports whether r is one of [Roles].
-func (r Role) Valid() bool {
-	switch r {
-	case County, Supervisor, Auditor, Admin:
-		return true
-	}
-	return false
-}
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
 // Errors of authentication and authorisation.
 var (
@@ -76,6 +70,9 @@ const (
 	Audit   Action = "audit"   // verify the ledger, export it, consistency proofs
 	Monitor Action = "monitor" // the service's metrics: counts across every county
 )
+
+// Actions lists the actions in a stable order.
+var Actions = []Action{Read, Record, Approve, Manage, Audit, Monitor}
 
 // permissions is the whole table of who may do what. Read it as the answer
 // to "may role R take action A?"; the county role is further limited to its
@@ -152,7 +149,7 @@ func (p Principal) validate() error {
 		errs = append(errs, errors.New("name: is required, at most 100 characters"))
 	}
 	if !p.Role.Valid() {
-		errs = append(errs, fmt.Errorf("role %q: must be one of county, supervisor, auditor, admin", p.Role))
+		errs = append(errs, fmt.Errorf("role %q: must be %s", p.Role, events.OneOf(Roles)))
 	}
 	if p.Role == County && p.County == "" {
 		errs = append(errs, errors.New("county: is required for the county role"))

@@ -13,6 +13,7 @@ package alerts
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -34,20 +35,16 @@ const (
 var Rules = []Rule{DueSoon, Overdue, Escalated, DisputeStale}
 
 // Valid reports whether r is one of [Rules].
-func (r Rule) Valid() bool {
-	for _, x := range Rules {
-		if x == r {
-			return true
-		}
-	}
-	return false
-}
+func (r Rule) Valid() bool { return slices.Contains(Rules, r) }
 
 // Audiences: who an alert goes to.
 const (
 	ToCounty      = "county"
 	ToSupervisors = "supervisors"
 )
+
+// Audiences lists the audiences in a stable order.
+var Audiences = []string{ToCounty, ToSupervisors}
 
 // Audience is who the rule's alerts go to.
 func (r Rule) Audience() []string {
@@ -60,8 +57,9 @@ func (r Rule) Audience() []string {
 	return []string{ToSupervisors}
 }
 
-// ForCounty reports whether a county office receives the rule's alerts.
-func (r Rule) ForCounty() bool { return r == DueSoon || r == Overdue }
+// ForCounty reports whether a county office receives the rule's alerts:
+// whether its [Rule.Audience] names the county.
+func (r Rule) ForCounty() bool { return slices.Contains(r.Audience(), ToCounty) }
 
 // Config holds the thresholds, in days.
 type Config struct {
@@ -96,6 +94,12 @@ const (
 	Raised   State = "raised"
 	Resolved State = "resolved"
 )
+
+// States lists the states in a stable order.
+var States = []State{Raised, Resolved}
+
+// Valid reports whether s is one of [States].
+func (s State) Valid() bool { return slices.Contains(States, s) }
 
 // Alert is one message of the alerts stream: an alert raised, or resolved.
 // Receivers de-duplicate by ID and State.
@@ -180,15 +184,16 @@ func idFor(key string, generation int) string {
 	return fmt.Sprintf("%s-r%d", key, generation)
 }
 
-// reason says why an alert no longer holds.
+// reason says why an alert no longer holds. A dispute_stale alert holds
+// whatever the commitment's state, so only its dispute can end it.
 func reason(a Alert, c *events.Commitment) string {
 	switch st := c.Status(); {
+	case a.Rule == DisputeStale:
+		return "dispute resolved"
 	case st == events.Fulfilled:
 		return "fulfilled"
 	case st == events.Waived, st == events.Cancelled:
 		return string(st)
-	case a.Rule == DisputeStale:
-		return "dispute resolved"
 	case c.Due != a.Due && a.DisputeID == "" && a.OrderID == "":
 		return "due date changed to " + c.Due.String()
 	case a.Rule == DueSoon:

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"promiseledger/events"
 )
 
 // Webhook is a receiver of alerts, optionally only some counties' or rules'.
@@ -42,7 +44,7 @@ func ParseWebhook(spec string) (Webhook, error) {
 		case ok && k == "rule":
 			for _, r := range strings.Split(v, ",") {
 				if !Rule(r).Valid() {
-					return Webhook{}, fmt.Errorf("webhook %s: rule %q: must be one of due_soon, overdue, escalated, dispute_stale", w.URL, r)
+					return Webhook{}, fmt.Errorf("webhook %s: rule %q: must be %s", w.URL, r, events.OneOf(Rules))
 				}
 				w.Rules = append(w.Rules, Rule(r))
 			}

@@ -9,6 +9,7 @@ import (
 
 	"promiseledger/access"
 	"promiseledger/alerts"
+	"promiseledger/events"
 )
 
 // alertFilter reads ?county=&rule=&state= and limits a county office to its
@@ -22,14 +23,13 @@ func (s *Server) alertFilter(r *http.Request) (alerts.Filter, error) {
 		}
 	}
 	if f.Rule != "" && !f.Rule.Valid() {
-		return f, badRequest("validation_failed", "rule", "rule: must be one of due_soon, overdue, escalated, dispute_stale")
+		return f, badRequest("validation_failed", "rule", "rule: must be %s", events.OneOf(alerts.Rules))
 	}
-	switch f.State {
-	case "", alerts.Raised, alerts.Resolved:
-	case "open":
+	switch {
+	case f.State == "open":
 		f.State = alerts.Raised
-	default:
-		return f, badRequest("validation_failed", "state", "state: must be open (raised) or resolved")
+	case f.State != "" && !f.State.Valid():
+		return f, badRequest("validation_failed", "state", "state: must be open (the same as raised) or %s", events.OneOf(alerts.States))
 	}
 	if p := principal(r); p.Role == access.County {
 		f.Nothing = f.County != "" && f.County != p.County // another county's alerts are not there

@@ -334,10 +334,10 @@ func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
 		q.County = p.County
 	}
 	if q.Kind != "" && !q.Kind.Valid() {
-		return q, badRequest("validation_failed", "kind", "kind: must be one of land, tax, subsidy, fee, infrastructure, financing, other")
+		return q, badRequest("validation_failed", "kind", "kind: must be %s", events.OneOf(events.Kinds))
 	}
 	if q.Status != "" && !validStatus(q.Status) {
-		return q, badRequest("validation_failed", "status", "status: must be one of open, partially_fulfilled, fulfilled, waived, cancelled")
+		return q, badRequest("validation_failed", "status", "status: must be %s", events.OneOf(events.Statuses))
 	}
 	if o := v.Get("overdue"); o != "" {
 		b, err := strconv.ParseBool(o)

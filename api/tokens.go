@@ -57,7 +57,7 @@ func MakeToken(req NewTokenRequest, j *events.Jurisdiction, now time.Time) (stri
 	}
 	switch {
 	case !p.Role.Valid():
-		return "", access.Token{}, field("role", "must be one of county, supervisor, auditor, admin")
+		return "", access.Token{}, field("role", "must be "+events.OneOf(access.Roles))
 	case p.Role == access.County && req.County == "":
 		return "", access.Token{}, field("county", "is required for the county role")
 	case p.Role != access.County && req.County != "":

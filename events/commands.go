@@ -92,7 +92,7 @@ func (m MakeCommitment) Decide(j *Jurisdiction, today Date) (CommitmentMade, err
 	}
 	out.Kind = Kind(m.Kind)
 	if !out.Kind.Valid() {
-		return out, invalid("kind", "must be one of land, tax, subsidy, fee, infrastructure, financing, other")
+		return out, invalid("kind", "must be %s", OneOf(Kinds))
 	}
 	if out.Description, err = text("description", m.Description, FreeText, true, maxLongText); err != nil {
 		return out, err
@@ -331,8 +331,8 @@ func (ResolveDispute) Type() Type { return DisputeResolvedType }
 // Decide accepts upheld or rejected for an open dispute of this commitment.
 func (r ResolveDispute) Decide(c *Commitment, today Date) (any, Date, error) {
 	out := DisputeResolved{DisputeID: r.DisputeID, Outcome: Outcome(r.Outcome)}
-	if out.Outcome != Upheld && out.Outcome != Rejected {
-		return nil, Date{}, invalid("outcome", "must be upheld or rejected")
+	if !out.Outcome.Resolves() {
+		return nil, Date{}, invalid("outcome", "must be %s", OneOf(Resolutions))
 	}
 	var err error
 	if out.Note, err = text("note", r.Note, FreeText, false, maxLongText); err != nil {

@@ -42,6 +42,9 @@ const (
 // Statuses lists the valid statuses in a stable order.
 var Statuses = []Status{Open, PartiallyFulfilled, Fulfilled, Waived, Cancelled}
 
+// Valid reports whether s is one of [Statuses].
+func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
+
 // Terminal reports whether nothing but disputes may follow.
 func (s Status) Terminal() bool { return s == Waived || s == Cancelled }
 

@@ -1,6 +1,9 @@
 package events
 
-import "strings"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // creditAlphabet is the character set of the unified social credit code
 // (统一社会信用代码, GB 32100-2015): digits and 21 capital letters, without I,
@@ -34,8 +37,10 @@ func ValidateCreditCode(code string) error {
 	switch {
 	case code == "":
 		return invalid(field, "is required: the 18-character unified social credit code")
-	case len(code) != 18:
-		return invalid(field, "must be 18 characters (GB 32100-2015), got %d", len([]rune(code)))
+	case utf8.RuneCountInString(code) != 18:
+		return invalid(field, "must be 18 characters (GB 32100-2015), got %d", utf8.RuneCountInString(code))
+	case len(code) != 18: // 18 characters, not all ASCII
+		return invalid(field, "must use only digits and the capital letters of GB 32100-2015 (no I, O, S, V, Z)")
 	}
 	want, ok := CreditCodeCheck(code[:17])
 	if !ok || strings.IndexByte(creditAlphabet, code[17]) < 0 {

@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -21,6 +22,16 @@ const (
 	DisputeResolvedType     Type = "dispute.resolved"
 	SupervisionOrderedType  Type = "supervision.ordered"
 )
+
+// Types lists the event types in the catalog's order.
+var Types = []Type{
+	CommitmentMadeType, FulfillmentRecordedType, FulfillmentReversedType,
+	CommitmentAmendedType, CommitmentWaivedType, CommitmentCancelledType,
+	DisputeOpenedType, DisputeResolvedType, SupervisionOrderedType,
+}
+
+// Valid reports whether t is one of [Types].
+func (t Type) Valid() bool { return slices.Contains(Types, t) }
 
 // SchemaVersion is the version of every event's data this code writes. A
 // reader accepts versions up to it.
@@ -157,11 +168,24 @@ const (
 	Rejected    Outcome = "rejected"
 )
 
+// DisputeStates lists the states of a dispute in a stable order.
+var DisputeStates = []Outcome{DisputeOpen, Upheld, Rejected}
+
+// Resolutions lists the outcomes a resolution may give: every dispute
+// state but open.
+var Resolutions = []Outcome{Upheld, Rejected}
+
+// Resolves reports whether o is one of [Resolutions].
+func (o Outcome) Resolves() bool { return slices.Contains(Resolutions, o) }
+
 // Decode returns the event's data as its typed value (a pointer to one of the
 // data structs above).
 func (e Event) Decode() (any, error) {
 	if e.Schema < 1 || e.Schema > SchemaVersion {
 		return nil, fmt.Errorf("event %s: schema %d not supported (at most %d)", e.ID, e.Schema, SchemaVersion)
+	}
+	if !e.Type.Valid() {
+		return nil, fmt.Errorf("event %s: unknown type %q", e.ID, e.Type)
 	}
 	var v any
 	switch e.Type {
@@ -184,7 +208,7 @@ func (e Event) Decode() (any, error) {
 	case SupervisionOrderedType:
 		v = &SupervisionOrdered{}
 	default:
-		return nil, fmt.Errorf("event %s: unknown type %q", e.ID, e.Type)
+		return nil, fmt.Errorf("event %s: type %q has no data type in Decode", e.ID, e.Type)
 	}
 	if err := json.Unmarshal(e.Data, v); err != nil {
 		return nil, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/big"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -38,7 +39,7 @@ func (u Unit) Decimals() int {
 }
 
 // Valid reports whether u is one of [Units].
-func (u Unit) Valid() bool { return u.Decimals() >= 0 }
+func (u Unit) Valid() bool { return slices.Contains(Units, u) }
 
 // scale is the fixed point of every Decimal: 10^-4, enough for every unit.
 const scaleDigits = 4
@@ -268,9 +269,9 @@ func (in *QuantityInput) parse(field string, want Unit) (Quantity, error) {
 	u := Unit(in.Unit)
 	switch {
 	case in.Unit == "":
-		return Quantity{}, invalid(field+".unit", "is required: one of CNY, mu, m2, item")
+		return Quantity{}, invalid(field+".unit", "is required: %s", OneOf(Units))
 	case !u.Valid():
-		return Quantity{}, invalid(field+".unit", "must be one of CNY, mu, m2, item")
+		return Quantity{}, invalid(field+".unit", "must be %s", OneOf(Units))
 	case want != "" && u != want:
 		return Quantity{}, invalid(field+".unit", "must be %s, the unit of the commitment", want)
 	}

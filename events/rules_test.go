@@ -35,6 +35,20 @@ func TestValidateCreditCode(t *testing.T) {
 			t.Errorf("%s (%q): got %v", name, code, err)
 		}
 	}
+	// Eighteen characters that are not all ASCII are refused for their
+	// alphabet, not for a length they have.
+	for _, code := range []string{good[:17] + "号", "９１３５０１００Ｍ０００１００Ｙ４３"} {
+		err := ValidateCreditCode(code)
+		var fe *FieldError
+		if !errors.As(err, &fe) || !strings.Contains(fe.Rule, "capital letters") {
+			t.Errorf("%q: got %v, want the alphabet rule", code, err)
+		}
+	}
+	for code, want := range map[string]string{good[:16] + "号": "got 17", good + "号": "got 19"} {
+		if err := ValidateCreditCode(code); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want the length rule with %s", code, err, want)
+		}
+	}
 }
 
 func TestParseDate(t *testing.T) {

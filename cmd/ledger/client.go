@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"promiseledger/alerts"
+	"promiseledger/events"
 )
 
 // clientFlags say which running ledger to ask, and as whom.
@@ -94,8 +95,8 @@ func alertsCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(stderr)
 	c.register(fs, getenv)
 	fs.StringVar(&county, "county", "", "only this county")
-	fs.StringVar(&rule, "rule", "", "only this rule: due_soon, overdue, escalated, dispute_stale")
-	fs.StringVar(&state, "state", "open", "open or resolved (without --follow)")
+	fs.StringVar(&rule, "rule", "", "only this rule: "+events.OneOf(alerts.Rules))
+	fs.StringVar(&state, "state", "open", "open (the same as raised) or "+events.OneOf(alerts.States)+" (without --follow)")
 	fs.BoolVar(&follow, "follow", false, "print every alert message since the first, then new ones as they come")
 	if help, err := parseFlags(fs, args); help || err != nil {
 		return err

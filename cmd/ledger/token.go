@@ -16,16 +16,17 @@ import (
 	"promiseledger/events"
 )
 
-const tokenUsage = `Usage:
+var tokenUsage = `Usage:
   ledger token add --role ROLE [--county CODE] --name NAME [--expires YYYY-MM-DD] [flags]
   ledger token list [flags]
   ledger token revoke [flags] NAME
 
-Roles: county (with --county), supervisor, auditor, admin. "add" prints the new
-token, and only the token, on stdout; only its hash is stored. Run on a stopped
-ledger's --data folder, or with --nats-url on a cluster; while a ledger serves,
-an admin can use the API instead (POST /api/v1/tokens). The last admin token
-is not revoked: add another admin token first.
+ROLE is ` + events.OneOf(access.Roles) + `; --county goes with the county
+role only. "add" prints the new token, and only the token, on stdout; only its
+hash is stored. Run on a stopped ledger's --data folder, or with --nats-url on a
+cluster; while a ledger serves, an admin can use the API instead
+(POST /api/v1/tokens). The last admin token is not revoked: add another admin
+token first.
 `
 
 // tokenCmd manages bearer tokens.
@@ -46,7 +47,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&counties, "counties", "", "JSON file with the county list (as for serve)")
 	if args[0] == "add" {
 		fs.StringVar(&req.Name, "name", "", "who the token stands for, e.g. 楚雄市投资促进局")
-		fs.StringVar(&req.Role, "role", "", "county, supervisor, auditor or admin")
+		fs.StringVar(&req.Role, "role", "", events.OneOf(access.Roles))
 		fs.StringVar(&req.County, "county", "", "the county code, for the county role")
 		fs.StringVar(&req.Expires, "expires", "", "last day the token works, YYYY-MM-DD (default: no expiry)")
 	}
