@@ -8,8 +8,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"text/tabwriter"
+	"strings"
 	"time"
+
+	"github.com/rivo/uniseg"
 
 	"promiseledger/access"
 	"promiseledger/api"
@@ -34,6 +36,10 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 	if len(args) == 0 {
 		fmt.Fprint(stderr, tokenUsage)
 		return errors.New("token: a subcommand is required: add, list or revoke")
+	}
+	if isHelp(args[0]) {
+		fmt.Fprint(stdout, tokenUsage)
+		return nil
 	}
 	var (
 		c        connFlags
@@ -82,8 +88,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 		})
 	case "list":
 		return withTokens(ctx, c, stderr, func(reg access.Registry) error {
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tCOUNTY\tEXPIRES\tCREATED\tSTATE")
+			rows := [][]string{{"NAME", "ROLE", "COUNTY", "EXPIRES", "CREATED", "STATE"}}
 			today := juris.Today(time.Now())
 			for _, t := range reg.List() {
 				state := "active"
@@ -101,9 +106,9 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 				if county == "" {
 					county = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, county, exp, t.CreatedAt.Format(time.RFC3339), state)
+				rows = append(rows, []string{t.Name, string(t.Role), county, exp, t.CreatedAt.Format(time.RFC3339), state})
 			}
-			return tw.Flush()
+			return writeTable(stdout, rows)
 		})
 	case "revoke":
 		if fs.NArg() != 1 {
@@ -151,4 +156,31 @@ func loadJurisdiction(path string) (*events.Jurisdiction, error) {
 		return nil, fmt.Errorf("--counties %s: %w", path, err)
 	}
 	return j, nil
+}
+
+// writeTable writes rows in columns aligned by display width, so that a
+// column of Chinese names (two cells a character) lines up as a terminal
+// shows it, which text/tabwriter, counting runes, does not.
+func writeTable(w io.Writer, rows [][]string) error {
+	var widths []int
+	for _, r := range rows {
+		for i, cell := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], uniseg.StringWidth(cell))
+		}
+	}
+	var b strings.Builder
+	for _, r := range rows {
+		for i, cell := range r {
+			b.WriteString(cell)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-uniseg.StringWidth(cell)+2))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
