@@ -411,7 +411,7 @@ func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, er
 	if at.IsZero() {
 		return s.ledger.View(), s.ledger.Now(), nil
 	}
-	p, err := s.ledger.Past().View(r.Context(), at)
+	p, err := s.ledger.Past().View(r.Context(), principal(r).Name, at)
 	return p, at, err
 }
 

@@ -65,7 +65,7 @@ func (s *Server) handleOverdueReport() http.Handler {
 		}
 		view, now := s.ledger.View(), s.ledger.Now()
 		if !at.IsZero() {
-			if view, err = s.ledger.Past().View(r.Context(), at); err != nil {
+			if view, err = s.ledger.Past().View(r.Context(), principal(r).Name, at); err != nil {
 				writeError(w, err)
 				return
 			}

@@ -1,0 +1,175 @@
+package api_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// seedPast records, in November 2026, a subsidy of 楚雄市 due on 10
+// November (17 days overdue today, 27 November) and a tax commitment of
+// 禄丰市 not yet due, and returns the first one's id. The clock is then
+// back at testNow.
+func seedPast(h *harness) string {
+	h.t.Helper()
+	h.clock.Set(time.Date(2026, 11, 1, 2, 0, 0, 0, time.UTC))
+	id := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "subsidy", "500", "CNY", "2026-10-01", "2026-11-10")).str("id")
+	h.clock.Set(time.Date(2026, 11, 5, 2, 0, 0, 0, time.UTC))
+	h.must(201, "POST", "/api/v1/commitments", commitment("532331", "tax", "50000", "CNY", "2026-10-01", "2026-12-31"))
+	h.clock.Set(testNow)
+	return id
+}
+
+// get sends a GET as the harness's principal. Unlike do it may be called
+// from any goroutine: a request that fails is an answer with status 0.
+func (h *harness) get(path string) response {
+	req, err := http.NewRequest("GET", h.url+path, nil)
+	if err != nil {
+		return response{raw: []byte(err.Error())}
+	}
+	req.Header.Set("Authorization", "Bearer "+h.auth)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return response{raw: []byte(err.Error())}
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	out := response{status: res.StatusCode, header: res.Header, raw: raw}
+	_ = json.Unmarshal(raw, &out.body)
+	return out
+}
+
+// stuck is how long a test waits for what must come before it calls it a
+// hang: a guard against a test that never ends, not a measure of speed.
+const stuck = time.Minute
+
+// receive takes the next answer.
+func receive(t *testing.T, answers <-chan response) response {
+	t.Helper()
+	select {
+	case r := <-answers:
+		return r
+	case <-time.After(stuck):
+		t.Fatal("no answer: the request hangs")
+		return response{}
+	}
+}
+
+// waitUntil waits until cond holds, saying what it waited for when it never does.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for give := time.Now().Add(stuck); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(give) {
+			t.Fatalf("never: %s", what)
+		}
+	}
+}
+
+// TestAsOf_OneFoldAtATimePerPrincipal: a county token asking for forty past
+// instants at once gets one fold; the other 39 are refused at once (429,
+// naming as_of, with Retry-After), and an auditor's past view is served while
+// the county's fold is still running.
+func TestAsOf_OneFoldAtATimePerPrincipal(t *testing.T) {
+	h := newHarnessSetup(t, setup{holdFolds: true})
+	seedPast(h)
+	past := h.ledger.Past()
+	hold := h.folds.Hold(t, 1) // the first fold runs until released
+
+	county := h.as("county-532301")
+	paths := []string{"/api/v1/counties", "/api/v1/counties/532301", "/api/v1/aging", "/api/v1/commitments", "/api/v1/reports/overdue"}
+	answers := make(chan response, 40)
+	for i := range 40 {
+		path := paths[i%len(paths)] + "?as_of=" + testNow.Add(-time.Duration(i+2)*time.Hour).Format(time.RFC3339)
+		go func() { answers <- county.get(path) }()
+	}
+	for range 39 {
+		r := receive(t, answers)
+		if r.status != http.StatusTooManyRequests || r.errCode() != "rate_limited" || r.errField() != "as_of" || !strings.Contains(r.errMessage(), "as_of") {
+			t.Fatalf("a second instant while the first is folded: %d %s", r.status, r.raw)
+		}
+		if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+			t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+		}
+	}
+	waitUntil(t, "the county's fold is held", func() bool { return hold.Held() == 1 })
+	if n := past.Stats().Folds; n != 1 {
+		t.Fatalf("%d folds for one county, want 1", n)
+	}
+
+	// The county's fold holds one of the two slots: the auditor gets the other.
+	auditor := h.as("auditor").must(200, "GET", "/api/v1/counties?as_of="+testNow.Add(-30*time.Hour).Format(time.RFC3339), nil)
+	if auditor.str("as_of") != "2026-11-25T22:00:00Z" {
+		t.Fatalf("auditor: %s", auditor.raw)
+	}
+	if n := past.Stats().Folds; n != 2 {
+		t.Fatalf("%d folds, want 2", n)
+	}
+
+	hold.Release()
+	if r := receive(t, answers); r.status != 200 {
+		t.Fatalf("the county's fold: %d %s", r.status, r.raw)
+	}
+	// Its fold done, the county may ask for another instant.
+	county.must(200, "GET", "/api/v1/aging?as_of="+testNow.Add(-50*time.Hour).Format(time.RFC3339), nil)
+	if n := past.Stats().Folds; n != 3 {
+		t.Fatalf("%d folds, want 3", n)
+	}
+}
+
+// TestAsOf_SameInstantFoldedOnce: twenty requests for one past instant, from
+// five principals (four each, the same instant, so none is refused), on four
+// views, wait for one fold; repeats are answered from the kept view.
+func TestAsOf_SameInstantFoldedOnce(t *testing.T) {
+	h := newHarnessSetup(t, setup{holdFolds: true})
+	seedPast(h)
+	past := h.ledger.Past()
+	at := "?as_of=" + testNow.Add(-36*time.Hour).Format(time.RFC3339)
+	hold := h.folds.Hold(t, 100)
+
+	who := []string{"supervisor", "auditor", "admin", "county-532301", "county-532331"}
+	paths := []string{"/api/v1/counties", "/api/v1/aging", "/api/v1/commitments", "/api/v1/reports/overdue"}
+	type answer struct {
+		key string
+		r   response
+	}
+	answers := make(chan answer, len(who)*len(paths))
+	for _, name := range who {
+		for _, path := range paths {
+			go func() { answers <- answer{name + " " + path, h.as(name).get(path + at)} }()
+		}
+	}
+	n := int64(len(who) * len(paths))
+	waitUntil(t, "every request waits for the fold", func() bool { return past.Stats().Waiting == n })
+	hold.Release()
+	got := map[string]string{}
+	for range n {
+		var a answer
+		select {
+		case a = <-answers:
+		case <-time.After(stuck):
+			t.Fatal("no answer: the request hangs")
+		}
+		if a.r.status != 200 {
+			t.Fatalf("%s: %d %s", a.key, a.r.status, a.r.raw)
+		}
+		got[a.key] = string(a.r.raw)
+	}
+	if s := past.Stats(); s.Folds != 1 {
+		t.Fatalf("%d folds for %d requests of one instant, want 1", s.Folds, n)
+	}
+	// Repeats come from the kept view, and answer the same.
+	for _, name := range who {
+		for _, path := range paths {
+			if r := h.as(name).must(200, "GET", path+at, nil); string(r.raw) != got[name+" "+path] {
+				t.Errorf("%s %s again:\n got %s\nwant %s", name, path, r.raw, got[name+" "+path])
+			}
+		}
+	}
+	if s := past.Stats(); s.Folds != 1 || s.Cached != uint64(n) {
+		t.Fatalf("after repeats: %+v, want 1 fold and %d cached", s, n)
+	}
+}
