@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,5 +172,78 @@ func TestAsOf_SameInstantFoldedOnce(t *testing.T) {
 	}
 	if s := past.Stats(); s.Folds != 1 || s.Cached != uint64(n) {
 		t.Fatalf("after repeats: %+v, want 1 fold and %d cached", s, n)
+	}
+}
+
+// TestAsOf_FutureIsTheLiveView: an instant after now, on every endpoint that
+// takes as_of, answers what the live view answers, without a fold; and the
+// bulletin's date of today or of a later day, whose end is still to come, too.
+func TestAsOf_FutureIsTheLiveView(t *testing.T) {
+	h := newHarness(t)
+	id := seedPast(h)
+	paths := []string{"/api/v1/counties", "/api/v1/counties/532301", "/api/v1/aging", "/api/v1/commitments", "/api/v1/commitments?overdue=true",
+		"/api/v1/commitments/" + id, "/api/v1/commitments/" + id + "/history",
+		"/api/v1/reports/overdue", "/api/v1/reports/overdue?format=md", "/api/v1/reports/overdue?format=csv&lang=en"}
+	with := func(path, asOf string) string {
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		return path + sep + "as_of=" + url.QueryEscape(asOf)
+	}
+	live := map[string]string{}
+	for _, p := range paths {
+		live[p] = string(h.must(200, "GET", p, nil).raw)
+	}
+	for _, future := range []string{"2026-11-27T04:00:01Z", "2026-11-28T04:00:00+08:00", "2027-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "9999-12-31T23:59:59-23:59"} {
+		for _, p := range paths {
+			if got := string(h.must(200, "GET", with(p, future), nil).raw); got != live[p] {
+				t.Errorf("%s as of %s:\n got %s\nwant %s", p, future, got, live[p])
+			}
+		}
+	}
+	for _, day := range []string{"2026-11-27", "2026-11-28", "9999-12-31"} {
+		for _, p := range paths[7:] {
+			if got := string(h.must(200, "GET", with(p, day), nil).raw); got != live[p] {
+				t.Errorf("%s as of %s:\n got %s\nwant %s", p, day, got, live[p])
+			}
+		}
+	}
+	// The answer says which instant it is of: now.
+	if got := h.must(200, "GET", "/api/v1/aging?as_of=2027-01-01T00:00:00Z", nil).str("as_of"); got != "2026-11-27T04:00:00Z" {
+		t.Errorf("as_of answered %s, want now", got)
+	}
+	if n := h.ledger.Past().Stats().Folds; n != 0 {
+		t.Errorf("%d folds for instants to come, want 0", n)
+	}
+}
+
+// TestAsOf_LastInstant: as of 9999-12-31T23:59:59Z — a date of the year
+// 10000 in the jurisdiction, and days overdue past what a duration holds —
+// is now: the bulletin is dated today and counts the days overdue until
+// today, in every format, and so do the list and the commitment.
+func TestAsOf_LastInstant(t *testing.T) {
+	h := newHarness(t)
+	id := seedPast(h)
+	const last = "?as_of=9999-12-31T23:59:59Z"
+	for _, q := range []string{last, "?as_of=9999-12-31"} {
+		j := h.must(200, "GET", "/api/v1/reports/overdue"+q, nil)
+		first := j.body["counties"].([]any)[0].(map[string]any)["commitments"].([]any)
+		if j.str("date") != "2026-11-27" || j.str("as_of") != "2026-11-27T04:00:00Z" || len(first) != 1 || first[0].(map[string]any)["days_overdue"] != 17.0 {
+			t.Errorf("bulletin %s: %s", q, j.raw)
+		}
+		if md := string(h.must(200, "GET", "/api/v1/reports/overdue"+q+"&format=md", nil).raw); !strings.Contains(md, "截至 2026-11-27\n") || !strings.Contains(md, "| 1 | 17 |") {
+			t.Errorf("bulletin %s in Markdown:\n%s", q, md)
+		}
+		if csv := string(h.must(200, "GET", "/api/v1/reports/overdue"+q+"&format=csv", nil).raw); !strings.Contains(csv, "\n532301,楚雄市,17,") {
+			t.Errorf("bulletin %s in CSV:\n%s", q, csv)
+		}
+	}
+	if c := h.must(200, "GET", "/api/v1/commitments/"+id+last, nil); c.body["days_overdue"] != 17.0 {
+		t.Errorf("commitment: %s", c.raw)
+	}
+	items := h.must(200, "GET", "/api/v1/commitments"+last+"&overdue=true", nil).body["items"].([]any)
+	if len(items) != 1 || items[0].(map[string]any)["days_overdue"] != 17.0 {
+		t.Errorf("overdue list: %v", items)
 	}
 }

@@ -221,20 +221,47 @@ func notFound(id string) error {
 	return &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no commitment " + strconv.Quote(id)}
 }
 
-// asOf reads ?as_of=<RFC 3339>; the zero time means now.
-func asOf(r *http.Request) (time.Time, error) {
+// moment is what a read answers for: the live view, or the view as of a
+// past instant.
+type moment struct {
+	at   time.Time // the instant answered: now, for the live view
+	past bool      // at is before now: answer with what was recorded by then
+}
+
+// momentOf is the moment of instant t: the past, or, at or after now, the
+// live view, answered as of now, the latest instant the ledger can show
+// (and the only one its dates can be judged on: today, not a day to come).
+func (s *Server) momentOf(t time.Time) moment {
+	now := s.ledger.Now()
+	if t.Before(now) {
+		return moment{at: t.UTC(), past: true}
+	}
+	return moment{at: now}
+}
+
+// asOf reads ?as_of=<RFC 3339>; absent, it is now.
+func (s *Server) asOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
-		return time.Time{}, nil
+		return moment{at: s.ledger.Now()}, nil
 	}
-	if err := checkOffset("as_of", v); err != nil {
+	t, err := parseInstant("as_of", v)
+	if err != nil {
+		return moment{}, err
+	}
+	return s.momentOf(t), nil
+}
+
+// parseInstant reads an instant in RFC 3339.
+func parseInstant(field, v string) (time.Time, error) {
+	if err := checkOffset(field, v); err != nil {
 		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, badRequest("validation_failed", "as_of", "as_of: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z")
+		return time.Time{}, badRequest("validation_failed", field, "%s: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z", field)
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // checkOffset refuses an instant whose offset from UTC (its last six
@@ -260,7 +287,7 @@ func checkOffset(field, v string) error {
 func (s *Server) handleGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		at, err := asOf(r)
+		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -269,17 +296,18 @@ func (s *Server) handleGet() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		if at.IsZero() {
+		today := s.ledger.Jurisdiction().Today(m.at)
+		if !m.past {
 			c, _ := s.ledger.View().Commitment(id)
-			s.writeCommitment(w, http.StatusOK, c, s.ledger.Today())
+			s.writeCommitment(w, http.StatusOK, c, today)
 			return
 		}
-		c, err := s.ledger.AsOf(r.Context(), id, at)
+		c, err := s.ledger.AsOf(r.Context(), id, m.at)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		s.writeCommitment(w, http.StatusOK, c, s.ledger.Jurisdiction().Today(at))
+		s.writeCommitment(w, http.StatusOK, c, today)
 	})
 }
 
@@ -290,7 +318,7 @@ func (s *Server) handleHistory() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		at, err := asOf(r)
+		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -302,7 +330,7 @@ func (s *Server) handleHistory() http.Handler {
 		}
 		known := make([]events.Event, 0, len(evs))
 		for _, e := range evs {
-			if at.IsZero() || !e.RecordedAt.After(at) {
+			if !m.past || !e.RecordedAt.After(m.at) {
 				known = append(known, e)
 			}
 		}
@@ -401,18 +429,24 @@ func (s *Server) handleList() http.Handler {
 	})
 }
 
-// viewAt returns the projection and the date on which to judge overdue for
-// ?as_of=, or the live projection and today.
+// viewAt returns the projection as of ?as_of= and the instant it answers
+// for, on whose date overdue is judged.
 func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, error) {
-	at, err := asOf(r)
+	m, err := s.asOf(r)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if at.IsZero() {
-		return s.ledger.View(), s.ledger.Now(), nil
+	p, err := s.view(r, m)
+	return p, m.at, err
+}
+
+// view is the projection as of m: the live one, or a past one folded for
+// the principal.
+func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error) {
+	if !m.past {
+		return s.ledger.View(), nil
 	}
-	p, err := s.ledger.Past().View(r.Context(), principal(r).Name, at)
-	return p, at, err
+	return s.ledger.Past().View(r.Context(), principal(r).Name, m.at)
 }
 
 func (s *Server) handleCounties() http.Handler {
