@@ -247,3 +247,51 @@ func TestAsOf_LastInstant(t *testing.T) {
 		t.Errorf("overdue list: %v", items)
 	}
 }
+
+// TestAsOf_BeforeTheLedger: an instant before 2000-01-01T00:00:00Z — such as
+// 0001-01-01T00:00:00Z, a client's unset time, once read as "now" — is
+// refused on every endpoint that takes as_of, naming the rule; from then on
+// the views answer what was recorded: nothing yet.
+func TestAsOf_BeforeTheLedger(t *testing.T) {
+	h := newHarness(t)
+	base := "/api/v1/commitments/" + seedPast(h)
+	paths := map[string]string{"commitment": base, "history": base + "/history", "list": "/api/v1/commitments", "counties": "/api/v1/counties",
+		"county": "/api/v1/counties/532301", "aging": "/api/v1/aging", "bulletin": "/api/v1/reports/overdue"}
+	var tests []edgeCase
+	for _, instant := range []string{"0001-01-01T00:00:00Z", "0000-01-01T00:00:00+23:59", "1999-12-31T23:59:59Z", "2000-01-01T07:59:59+08:00"} {
+		for name, path := range paths {
+			tests = append(tests, edgeCase{name + " " + instant, "", "GET", path + "?as_of=" + url.QueryEscape(instant), nil, nil, 400, "validation_failed", "as_of"})
+		}
+	}
+	for _, day := range []string{"0001-01-01", "1999-12-31"} {
+		tests = append(tests, edgeCase{"bulletin " + day, "", "GET", "/api/v1/reports/overdue?as_of=" + day, nil, nil, 400, "validation_failed", "as_of"})
+	}
+	refuseAll(t, h, tests)
+	if m := h.do("GET", "/api/v1/counties?as_of=0001-01-01T00:00:00Z", nil).errMessage(); !strings.Contains(m, "as_of") || !strings.Contains(m, "2000-01-01T00:00:00Z") {
+		t.Errorf("message %q does not name the rule", m)
+	}
+
+	const first = "?as_of=2000-01-01T00:00:00Z"
+	h.must(404, "GET", base+first, nil)
+	h.must(404, "GET", base+"/history"+first, nil)
+	if items := h.must(200, "GET", "/api/v1/commitments"+first, nil).body["items"].([]any); len(items) != 0 {
+		t.Errorf("list as of 2000: %v", items)
+	}
+	counties := h.must(200, "GET", "/api/v1/counties"+first, nil)
+	for _, c := range counties.body["counties"].([]any) {
+		if c.(map[string]any)["commitments"] != 0.0 {
+			t.Errorf("counties as of 2000: %s", counties.raw)
+		}
+	}
+	if c := h.must(200, "GET", "/api/v1/counties/532301"+first, nil); c.body["commitments"] != 0.0 || c.str("as_of") != "2000-01-01T00:00:00Z" {
+		t.Errorf("county as of 2000: %s", c.raw)
+	}
+	for _, q := range []string{first, "?as_of=2000-01-01"} {
+		b := h.must(200, "GET", "/api/v1/reports/overdue"+q, nil)
+		for _, c := range b.body["counties"].([]any) {
+			if n := len(c.(map[string]any)["commitments"].([]any)); n != 0 || b.str("date") != "2000-01-01" {
+				t.Errorf("bulletin %s: %s", q, b.raw)
+			}
+		}
+	}
+}

@@ -228,15 +228,26 @@ type moment struct {
 	past bool      // at is before now: answer with what was recorded by then
 }
 
+// earliestAsOf is the earliest instant a view may be asked for. The ledger
+// recorded nothing before it, and what comes before it is mostly a client's
+// unset time (0001-01-01T00:00:00Z), for which an empty ledger, with nothing
+// overdue, would be a misleading answer; and dates around the year 1 or
+// before it cannot be written as the ledger's dates are.
+var earliestAsOf = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
 // momentOf is the moment of instant t: the past, or, at or after now, the
 // live view, answered as of now, the latest instant the ledger can show
 // (and the only one its dates can be judged on: today, not a day to come).
-func (s *Server) momentOf(t time.Time) moment {
+// An instant before earliestAsOf is 400.
+func (s *Server) momentOf(t time.Time) (moment, error) {
+	if t.Before(earliestAsOf) {
+		return moment{}, badRequest("validation_failed", "as_of", "as_of: must not be before %s: the ledger recorded nothing earlier", earliestAsOf.Format(time.RFC3339))
+	}
 	now := s.ledger.Now()
 	if t.Before(now) {
-		return moment{at: t.UTC(), past: true}
+		return moment{at: t.UTC(), past: true}, nil
 	}
-	return moment{at: now}
+	return moment{at: now}, nil
 }
 
 // asOf reads ?as_of=<RFC 3339>; absent, it is now.
@@ -249,7 +260,7 @@ func (s *Server) asOf(r *http.Request) (moment, error) {
 	if err != nil {
 		return moment{}, err
 	}
-	return s.momentOf(t), nil
+	return s.momentOf(t)
 }
 
 // parseInstant reads an instant in RFC 3339.
