@@ -100,6 +100,18 @@ func TestAsOf_OneFoldAtATimePerPrincipal(t *testing.T) {
 	if n := past.Stats().Folds; n != 1 {
 		t.Fatalf("%d folds for one county, want 1", n)
 	}
+	// Refused like any other 429: counted by route and role, and the folds in /metrics.
+	metrics := string(h.as("auditor").must(200, "GET", "/metrics", nil).raw)
+	refused := 0
+	for _, line := range strings.Split(metrics, "\n") {
+		if strings.HasPrefix(line, `ledger_http_refused_total{role="county",`) && strings.Contains(line, `status="429"}`) {
+			n, _ := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
+			refused += n
+		}
+	}
+	if refused != 39 || !strings.Contains(metrics, "\nledger_asof_folds_total 1\n") || !strings.Contains(metrics, "\nledger_asof_refused_total 39\n") || !strings.Contains(metrics, "\nledger_asof_waiting 1\n") {
+		t.Errorf("/metrics: %d refusals counted, want 39:\n%s", refused, grep(metrics, "refused_total")+"\n"+grep(metrics, "ledger_asof"))
+	}
 
 	// The county's fold holds one of the two slots: the auditor gets the other.
 	auditor := h.as("auditor").must(200, "GET", "/api/v1/counties?as_of="+testNow.Add(-30*time.Hour).Format(time.RFC3339), nil)

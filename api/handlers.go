@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -457,7 +458,12 @@ func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error
 	if !m.past {
 		return s.ledger.View(), nil
 	}
-	return s.ledger.Past().View(r.Context(), principal(r).Name, m.at)
+	p, err := s.ledger.Past().View(r.Context(), principal(r).Name, m.at)
+	var pending *projections.PendingError
+	if errors.As(err, &pending) {
+		s.refused(r, principal(r), http.StatusTooManyRequests, err.Error())
+	}
+	return p, err
 }
 
 func (s *Server) handleCounties() http.Handler {
