@@ -307,3 +307,20 @@ func TestAsOf_BeforeTheLedger(t *testing.T) {
 		}
 	}
 }
+
+// TestAsOf_CheckedFirst: a commitment and its history check as_of before
+// the id, as the lists do before their filters: the same bad as_of is the
+// same 400 whichever commitment it is asked of, seen, unseen or none.
+func TestAsOf_CheckedFirst(t *testing.T) {
+	h := newHarness(t)
+	id := seedPast(h)
+	var tests []edgeCase
+	for _, bad := range []string{"0001-01-01T00:00:00Z", "2026-01-01T00:00:00+24:00", "yesterday"} {
+		for who, c := range map[string]string{"county-532301": id, "county-532322": id, "supervisor": "01a21f8c-0000-7000-8000-000000000000"} {
+			for _, tail := range []string{"", "/history"} {
+				tests = append(tests, edgeCase{who + " " + c + tail + " " + bad, who, "GET", "/api/v1/commitments/" + c + tail + "?as_of=" + url.QueryEscape(bad), nil, nil, 400, "validation_failed", "as_of"})
+			}
+		}
+	}
+	refuseAll(t, h, tests)
+}

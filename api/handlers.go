@@ -326,13 +326,13 @@ func (s *Server) handleGet() http.Handler {
 func (s *Server) handleHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !s.visible(r, id) {
-			writeError(w, notFound(id))
-			return
-		}
 		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
+			return
+		}
+		if !s.visible(r, id) {
+			writeError(w, notFound(id))
 			return
 		}
 		evs, err := s.ledger.History(r.Context(), id)
