@@ -62,20 +62,24 @@ func (s *Server) refuse(w http.ResponseWriter, r *http.Request, p access.Princip
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="promise-ledger"`)
 	}
+	s.refused(r, p, status, reason)
+	writeError(w, &apiError{status: status, Code: code, Message: reason})
+}
+
+// forbidden is a refusal inside a handler: the role may act, but not here.
+func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, field, reason string) {
+	s.refused(r, principal(r), http.StatusForbidden, reason)
+	writeError(w, &apiError{status: http.StatusForbidden, Code: "forbidden", Field: field, Message: reason})
+}
+
+// refused logs who was refused and why, and counts it.
+func (s *Server) refused(r *http.Request, p access.Principal, status int, reason string) {
 	role := string(p.Role)
 	if role == "" {
 		role = "none"
 	}
 	s.log.Warn("request refused", "principal", p.Name, "role", role, "method", r.Method, "route", r.Pattern, "status", status, "reason", reason)
 	s.metrics.refused.WithLabelValues(r.Pattern, role, strconv.Itoa(status)).Inc()
-	writeError(w, &apiError{status: status, Code: code, Message: reason})
-}
-
-// forbidden is a refusal inside a handler: the role may act, but not here.
-func (s *Server) forbidden(w http.ResponseWriter, r *http.Request, field, reason string) {
-	s.log.Warn("request refused", "principal", principal(r).Name, "role", principal(r).Role, "method", r.Method, "route", r.Pattern, "status", 403, "reason", reason)
-	s.metrics.refused.WithLabelValues(r.Pattern, string(principal(r).Role), "403").Inc()
-	writeError(w, &apiError{status: http.StatusForbidden, Code: "forbidden", Field: field, Message: reason})
 }
 
 func clientAddr(r *http.Request) string {

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -221,20 +222,58 @@ func notFound(id string) error {
 	return &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no commitment " + strconv.Quote(id)}
 }
 
-// asOf reads ?as_of=<RFC 3339>; the zero time means now.
-func asOf(r *http.Request) (time.Time, error) {
+// moment is what a read answers for: the live view, or the view as of a
+// past instant.
+type moment struct {
+	at   time.Time // the instant answered: now, for the live view
+	past bool      // at is before now: answer with what was recorded by then
+}
+
+// earliestAsOf is the earliest instant a view may be asked for. The ledger
+// recorded nothing before it, and what comes before it is mostly a client's
+// unset time (0001-01-01T00:00:00Z), for which an empty ledger, with nothing
+// overdue, would be a misleading answer; and dates around the year 1 or
+// before it cannot be written as the ledger's dates are.
+var earliestAsOf = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// momentOf is the moment of instant t: the past, or, at or after now, the
+// live view, answered as of now, the latest instant the ledger can show
+// (and the only one its dates can be judged on: today, not a day to come).
+// An instant before earliestAsOf is 400.
+func (s *Server) momentOf(t time.Time) (moment, error) {
+	if t.Before(earliestAsOf) {
+		return moment{}, badRequest("validation_failed", "as_of", "as_of: must not be before %s: the ledger recorded nothing earlier", earliestAsOf.Format(time.RFC3339))
+	}
+	now := s.ledger.Now()
+	if t.Before(now) {
+		return moment{at: t.UTC(), past: true}, nil
+	}
+	return moment{at: now}, nil
+}
+
+// asOf reads ?as_of=<RFC 3339>; absent, it is now.
+func (s *Server) asOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
-		return time.Time{}, nil
+		return moment{at: s.ledger.Now()}, nil
 	}
-	if err := checkOffset("as_of", v); err != nil {
+	t, err := parseInstant("as_of", v)
+	if err != nil {
+		return moment{}, err
+	}
+	return s.momentOf(t)
+}
+
+// parseInstant reads an instant in RFC 3339.
+func parseInstant(field, v string) (time.Time, error) {
+	if err := checkOffset(field, v); err != nil {
 		return time.Time{}, err
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return time.Time{}, badRequest("validation_failed", "as_of", "as_of: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z")
+		return time.Time{}, badRequest("validation_failed", field, "%s: must be an instant in RFC 3339, e.g. 2021-06-30T16:00:00Z", field)
 	}
-	return t.UTC(), nil
+	return t, nil
 }
 
 // checkOffset refuses an instant whose offset from UTC (its last six
@@ -260,7 +299,7 @@ func checkOffset(field, v string) error {
 func (s *Server) handleGet() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		at, err := asOf(r)
+		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -269,30 +308,31 @@ func (s *Server) handleGet() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		if at.IsZero() {
+		today := s.ledger.Jurisdiction().Today(m.at)
+		if !m.past {
 			c, _ := s.ledger.View().Commitment(id)
-			s.writeCommitment(w, http.StatusOK, c, s.ledger.Today())
+			s.writeCommitment(w, http.StatusOK, c, today)
 			return
 		}
-		c, err := s.ledger.AsOf(r.Context(), id, at)
+		c, err := s.ledger.AsOf(r.Context(), id, m.at)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		s.writeCommitment(w, http.StatusOK, c, s.ledger.Jurisdiction().Today(at))
+		s.writeCommitment(w, http.StatusOK, c, today)
 	})
 }
 
 func (s *Server) handleHistory() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
-		if !s.visible(r, id) {
-			writeError(w, notFound(id))
-			return
-		}
-		at, err := asOf(r)
+		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
+			return
+		}
+		if !s.visible(r, id) {
+			writeError(w, notFound(id))
 			return
 		}
 		evs, err := s.ledger.History(r.Context(), id)
@@ -302,7 +342,7 @@ func (s *Server) handleHistory() http.Handler {
 		}
 		known := make([]events.Event, 0, len(evs))
 		for _, e := range evs {
-			if at.IsZero() || !e.RecordedAt.After(at) {
+			if !m.past || !e.RecordedAt.After(m.at) {
 				known = append(known, e)
 			}
 		}
@@ -401,18 +441,29 @@ func (s *Server) handleList() http.Handler {
 	})
 }
 
-// viewAt returns the projection and the date on which to judge overdue for
-// ?as_of=, or the live projection and today.
+// viewAt returns the projection as of ?as_of= and the instant it answers
+// for, on whose date overdue is judged.
 func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, error) {
-	at, err := asOf(r)
+	m, err := s.asOf(r)
 	if err != nil {
 		return nil, time.Time{}, err
 	}
-	if at.IsZero() {
-		return s.ledger.View(), s.ledger.Now(), nil
+	p, err := s.view(r, m)
+	return p, m.at, err
+}
+
+// view is the projection as of m: the live one, or a past one folded for
+// the principal.
+func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error) {
+	if !m.past {
+		return s.ledger.View(), nil
 	}
-	p, err := s.ledger.ProjectionAsOf(r.Context(), at)
-	return p, at, err
+	p, err := s.ledger.Past().View(r.Context(), principal(r).Name, m.at)
+	var pending *projections.PendingError
+	if errors.As(err, &pending) {
+		s.refused(r, principal(r), http.StatusTooManyRequests, err.Error())
+	}
+	return p, err
 }
 
 func (s *Server) handleCounties() http.Handler {

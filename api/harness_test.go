@@ -62,6 +62,8 @@ type harness struct {
 	alertStore        *jsstore.AlertStore
 	engineCommitments alerts.Commitments
 	sealer            *audit.Sealer
+	ledger            *ledger.Ledger
+	folds             *natstest.Holding   // the store the as-of folds read, when setup.holdFolds
 	conns             *connlimit.Listener // the HTTP server's listener, when setup.conns capped it
 	auth              string              // the bearer token sent by default
 	bearer            map[string]string   // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
@@ -71,6 +73,9 @@ type harness struct {
 type setup struct {
 	api   func(*api.Config) // changes the API's configuration
 	conns *connlimit.Config // caps the connections of the HTTP server's listener
+	// holdFolds gives the ledger a store on which the test can hold the
+	// as-of folds (harness.folds); the live projection reads the plain one.
+	holdFolds bool
 }
 
 // today in the tests is 2026-11-27 in Chuxiong (UTC+8).
@@ -95,7 +100,13 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	st, nc := natstest.Store(t)
 	clk := &testClock{t: testNow}
 	view := projections.New(quiet())
-	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
+	var ledgerStore events.Store = st
+	var folds *natstest.Holding
+	if set.holdFolds {
+		folds = &natstest.Holding{Store: st}
+		ledgerStore = folds
+	}
+	l := ledger.New(ledgerStore, view, events.DefaultJurisdiction(), clk.Now)
 	as, err := st.OpenAlerts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -155,7 +166,7 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	srv.Config = api.New(l, cfg).HTTPServer()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, conns: conns, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, ledger: l, folds: folds, conns: conns, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

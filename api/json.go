@@ -8,14 +8,17 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 
 	"promiseledger/events"
+	"promiseledger/projections"
 )
 
 // apiError is an error response: {"error": {"code", "message", "field"}}.
@@ -114,7 +117,13 @@ func writeError(w http.ResponseWriter, err error) {
 		if errors.As(err, &fe) {
 			ae.Field = fe.Field
 		}
+		var pending *projections.PendingError
 		switch {
+		case errors.As(err, &pending):
+			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(pending.RetryAfter.Seconds()))))
+			ae.status, ae.Code, ae.Field = http.StatusTooManyRequests, "rate_limited", "as_of"
+			ae.Message = fmt.Sprintf("as_of: one past view at a time per token, and the view as of %s is still being computed: ask for %s again after Retry-After seconds",
+				pending.Pending.Format(time.RFC3339Nano), pending.At.Format(time.RFC3339Nano))
 		case errors.Is(err, events.ErrValidation):
 			ae.status, ae.Code = http.StatusBadRequest, "validation_failed"
 		case errors.Is(err, events.ErrNotFound):

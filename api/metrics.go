@@ -68,6 +68,24 @@ func (s *Server) newMetrics(conns ConnStats) *metrics {
 		gauge("ledger_commitments", "Commitments in the ledger.",
 			func(s projections.Stats) float64 { return float64(s.Commitments) }),
 	)
+	past := s.ledger.Past()
+	asOf := func(name, help string, f func(projections.PastStats) uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(past.Stats())) })
+	}
+	reg.MustRegister(
+		asOf("ledger_asof_folds_total", "Folds of the stream for views as of a past instant (as_of).",
+			func(s projections.PastStats) uint64 { return s.Folds }),
+		asOf("ledger_asof_shared_total", "Past views that waited for a fold another request had started for the same instant.",
+			func(s projections.PastStats) uint64 { return s.Shared }),
+		asOf("ledger_asof_cached_total", "Past views answered from the kept ones.",
+			func(s projections.PastStats) uint64 { return s.Cached }),
+		asOf("ledger_asof_refused_total", "Past views refused (429): the token had a fold of another instant pending.",
+			func(s projections.PastStats) uint64 { return s.Refused }),
+		asOf("ledger_asof_timed_out_total", "Folds ended by their deadline (503).",
+			func(s projections.PastStats) uint64 { return s.TimedOut }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "ledger_asof_waiting", Help: "Requests waiting for a fold now."},
+			func() float64 { return float64(past.Stats().Waiting) }),
+	)
 	if conns != nil {
 		refused := func(reason string, n func(connlimit.Stats) uint64) prometheus.Collector {
 			return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ledger_http_connections_refused_total",

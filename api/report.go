@@ -14,13 +14,13 @@ import (
 
 // reportAsOf reads ?as_of= as a date (the end of that day in the
 // jurisdiction) or an instant; empty is now.
-func (s *Server) reportAsOf(r *http.Request) (time.Time, error) {
+func (s *Server) reportAsOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if _, err := events.ParseDate(v); err == nil {
 		start, _ := time.ParseInLocation("2006-01-02", v, s.ledger.Jurisdiction().Location)
-		return start.AddDate(0, 0, 1).Add(-time.Nanosecond).UTC(), nil
+		return s.momentOf(start.AddDate(0, 0, 1).Add(-time.Nanosecond))
 	}
-	return asOf(r)
+	return s.asOf(r)
 }
 
 // bulletin words, Chinese first.
@@ -58,21 +58,18 @@ func (s *Server) handleOverdueReport() http.Handler {
 			writeError(w, badRequest("validation_failed", "format", "format: must be json, md or csv"))
 			return
 		}
-		at, err := s.reportAsOf(r)
+		m, err := s.reportAsOf(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		view, now := s.ledger.View(), s.ledger.Now()
-		if !at.IsZero() {
-			if view, err = s.ledger.ProjectionAsOf(r.Context(), at); err != nil {
-				writeError(w, err)
-				return
-			}
-			now = at
+		view, err := s.view(r, m)
+		if err != nil {
+			writeError(w, err)
+			return
 		}
 		j := s.jurisdiction(r)
-		today := j.Today(now)
+		today := j.Today(m.at)
 		counties := view.Overdue(j, today)
 		switch format {
 		case "md":
@@ -90,7 +87,7 @@ func (s *Server) handleOverdueReport() http.Handler {
 			}
 			cw.Flush()
 		default:
-			encode(w, http.StatusOK, map[string]any{"as_of": now.UTC().Format(time.RFC3339), "date": today, "counties": counties})
+			encode(w, http.StatusOK, map[string]any{"as_of": m.at.UTC().Format(time.RFC3339), "date": today, "counties": counties})
 		}
 	})
 }

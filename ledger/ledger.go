@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,28 +30,15 @@ type Ledger struct {
 	view  *projections.Projection
 	juris *events.Jurisdiction
 	now   func() time.Time
-
-	pastMu sync.Mutex
-	past   []pastView    // the views as of recent past instants, newest last
-	folds  chan struct{} // at most cap(folds) as-of folds at once
+	past  *projections.Past
 }
-
-// pastView is a projection as of an instant.
-type pastView struct {
-	at   time.Time
-	view *projections.Projection
-}
-
-// pastViews is how many as-of projections are kept: enough for an auditor
-// paging through one past date, or comparing two.
-const pastViews = 4
 
 // New returns a Ledger. now is the clock (time.Now outside tests).
 func New(store events.Store, view *projections.Projection, j *events.Jurisdiction, now func() time.Time) *Ledger {
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{store: store, view: view, juris: j, now: now, folds: make(chan struct{}, 2)}
+	return &Ledger{store: store, view: view, juris: j, now: now, past: projections.NewPast(store, now, projections.PastConfig{})}
 }
 
 // Meta is what a request says about itself besides its command.
@@ -81,6 +67,9 @@ func (l *Ledger) StreamLastSequence(ctx context.Context) (uint64, error) {
 
 // View is the projection the ledger decides on.
 func (l *Ledger) View() *projections.Projection { return l.view }
+
+// Past answers the views as of past instants.
+func (l *Ledger) Past() *projections.Past { return l.past }
 
 // Make records a new commitment and returns it.
 func (l *Ledger) Make(ctx context.Context, cmd events.MakeCommitment, m Meta) (*events.Commitment, error) {
@@ -268,42 +257,4 @@ func (l *Ledger) AsOf(ctx context.Context, id string, t time.Time) (*events.Comm
 		return nil, fmt.Errorf("commitment %s as of %s: %w", id, t.Format(time.RFC3339), err)
 	}
 	return c, nil
-}
-
-// ProjectionAsOf folds, into a new projection, every event recorded at or
-// before instant t: the views as the ledger knew them then. It reads the
-// stream from event one, so it costs about a rebuild; the last few answers
-// for instants safely in the past are kept, since nothing recorded later
-// can change them.
-func (l *Ledger) ProjectionAsOf(ctx context.Context, t time.Time) (*projections.Projection, error) {
-	l.pastMu.Lock()
-	for _, pv := range l.past {
-		if pv.at.Equal(t) {
-			l.pastMu.Unlock()
-			return pv.view, nil
-		}
-	}
-	l.pastMu.Unlock()
-	// A fold reads the whole stream: two at a time, so that requests for
-	// many past instants cannot take every core from the live ledger.
-	select {
-	case l.folds <- struct{}{}:
-		defer func() { <-l.folds }()
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	p := projections.New(nil)
-	known := func(ev events.Event) bool { return !ev.RecordedAt.After(t) }
-	if err := p.CatchUp(ctx, l.store, known, nil); err != nil {
-		return nil, fmt.Errorf("projection as of %s: %w", t.Format(time.RFC3339), err)
-	}
-	if t.Before(l.Now().Add(-time.Minute)) {
-		l.pastMu.Lock()
-		l.past = append(l.past, pastView{at: t, view: p})
-		if len(l.past) > pastViews {
-			l.past = l.past[1:]
-		}
-		l.pastMu.Unlock()
-	}
-	return p, nil
 }
