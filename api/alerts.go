@@ -18,7 +18,7 @@ func (s *Server) alertFilter(r *http.Request) (alerts.Filter, error) {
 	q := r.URL.Query()
 	f := alerts.Filter{County: q.Get("county"), Rule: alerts.Rule(q.Get("rule")), State: alerts.State(q.Get("state"))}
 	if f.County != "" {
-		if _, ok := s.ledger.Jurisdiction().County(f.County); !ok {
+		if _, ok := s.reads.Jurisdiction().County(f.County); !ok {
 			return f, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction", f.County)
 		}
 	}

@@ -77,7 +77,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 func TestAsOf_OneFoldAtATimePerPrincipal(t *testing.T) {
 	h := newHarnessSetup(t, setup{holdFolds: true})
 	seedPast(h)
-	past := h.ledger.Past()
+	past := h.reads.Past()
 	hold := h.folds.Hold(t, 1) // the first fold runs until released
 
 	county := h.as("county-532301")
@@ -139,7 +139,7 @@ func TestAsOf_OneFoldAtATimePerPrincipal(t *testing.T) {
 func TestAsOf_SameInstantFoldedOnce(t *testing.T) {
 	h := newHarnessSetup(t, setup{holdFolds: true})
 	seedPast(h)
-	past := h.ledger.Past()
+	past := h.reads.Past()
 	at := "?as_of=" + testNow.Add(-36*time.Hour).Format(time.RFC3339)
 	hold := h.folds.Hold(t, 100)
 
@@ -225,7 +225,7 @@ func TestAsOf_FutureIsTheLiveView(t *testing.T) {
 	if got := h.must(200, "GET", "/api/v1/aging?as_of=2027-01-01T00:00:00Z", nil).str("as_of"); got != "2026-11-27T04:00:00Z" {
 		t.Errorf("as_of answered %s, want now", got)
 	}
-	if n := h.ledger.Past().Stats().Folds; n != 0 {
+	if n := h.reads.Past().Stats().Folds; n != 0 {
 		t.Errorf("%d folds for instants to come, want 0", n)
 	}
 }

@@ -69,19 +69,6 @@ func hexes(hs []audit.Hash) []string {
 	return out
 }
 
-// InclusionProof is what GET …/proof answers and `ledger audit check-proof`
-// checks offline.
-type InclusionProof struct {
-	Event        events.Event `json:"event"`
-	LeafIndex    uint64       `json:"leaf_index"`
-	TreeSize     uint64       `json:"tree_size"`
-	AuditPath    []string     `json:"audit_path"`
-	Seal         audit.Seal   `json:"seal"`
-	SealSequence uint64       `json:"seal_sequence"`
-	PublicKey    string       `json:"public_key"`
-	Check        string       `json:"check"` // how to check it offline
-}
-
 func (s *Server) handleProof() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.auditReady(w) {
@@ -93,7 +80,7 @@ func (s *Server) handleProof() http.Handler {
 			return
 		}
 		eventID := r.URL.Query().Get("event")
-		evs, err := s.ledger.History(r.Context(), id)
+		evs, err := s.reads.History(r.Context(), id)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -124,8 +111,13 @@ func (s *Server) handleProof() http.Handler {
 			writeError(w, err)
 			return
 		}
-		encode(w, http.StatusOK, InclusionProof{
-			Event: *ev, LeafIndex: leaf, TreeSize: seal.Events, AuditPath: hexes(path), Seal: seal.Seal, SealSequence: seal.At,
+		event, err := json.Marshal(ev)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		encode(w, http.StatusOK, audit.Proof{
+			Event: event, LeafIndex: leaf, TreeSize: seal.Events, AuditPath: hexes(path), Seal: seal.Seal, SealSequence: seal.At,
 			PublicKey: audit.PublicKeyText(s.sealer.PublicKey()),
 			Check:     "ledger audit check-proof FILE --pubkey " + audit.PublicKeyText(s.sealer.PublicKey()),
 		})
@@ -185,7 +177,7 @@ func (s *Server) handleExport() http.Handler {
 		q := r.URL.Query()
 		f := exportFilter{county: q.Get("county")}
 		if f.county != "" {
-			if _, ok := s.ledger.Jurisdiction().County(f.county); !ok {
+			if _, ok := s.reads.Jurisdiction().County(f.county); !ok {
 				writeError(w, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction", f.county))
 				return
 			}
@@ -211,7 +203,7 @@ func (s *Server) handleExport() http.Handler {
 			writeError(w, badRequest("validation_failed", "format", "format: must be jsonl or csv"))
 			return
 		}
-		loc := s.ledger.Jurisdiction().Location
+		loc := s.reads.Jurisdiction().Location
 		keep := func(rec audit.Record) bool {
 			if rec.IsSeal() {
 				return !f.partial()

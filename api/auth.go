@@ -38,7 +38,7 @@ func (s *Server) authorize(action access.Action, next http.Handler) http.Handler
 			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required")
 			return
 		}
-		p, err := access.Authenticate(s.tokens, strings.TrimSpace(bearer), s.ledger.Today())
+		p, err := access.Authenticate(s.tokens, strings.TrimSpace(bearer), s.reads.Today())
 		if err != nil {
 			s.failures.wait(r.Context(), clientAddr(r))
 			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", err.Error())

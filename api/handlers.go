@@ -140,7 +140,7 @@ func ifMatch(h http.Header) ([]int, error) {
 // writeCommitment answers with a commitment, its version as ETag.
 func (s *Server) writeCommitment(w http.ResponseWriter, status int, c *events.Commitment, today events.Date) {
 	w.Header().Set("ETag", strconv.Quote(strconv.Itoa(c.Version)))
-	encode(w, status, projections.ViewOf(c, s.ledger.Jurisdiction(), today))
+	encode(w, status, projections.ViewOf(c, s.reads.Jurisdiction(), today))
 }
 
 func (s *Server) handleMake() http.Handler {
@@ -152,7 +152,7 @@ func (s *Server) handleMake() http.Handler {
 		}
 		// Another county's commitment is refused; a missing or unknown
 		// county is left to validation, which names the field.
-		if _, known := s.ledger.Jurisdiction().County(cmd.County); known && !principal(r).SeesCounty(cmd.County) {
+		if _, known := s.reads.Jurisdiction().County(cmd.County); known && !principal(r).SeesCounty(cmd.County) {
 			p := principal(r)
 			s.forbidden(w, r, "county", "county: a county office records only its own county's commitments ("+p.County+")")
 			return
@@ -168,7 +168,7 @@ func (s *Server) handleMake() http.Handler {
 			return
 		}
 		w.Header().Set("Location", "/api/v1/commitments/"+c.ID)
-		s.writeCommitment(w, http.StatusCreated, c, s.ledger.Today())
+		s.writeCommitment(w, http.StatusCreated, c, s.reads.Today())
 	})
 }
 
@@ -199,7 +199,7 @@ func handleCommand[C events.Command](s *Server, route string, path func(*http.Re
 			writeError(w, err)
 			return
 		}
-		s.writeCommitment(w, http.StatusCreated, c, s.ledger.Today())
+		s.writeCommitment(w, http.StatusCreated, c, s.reads.Today())
 	})
 }
 
@@ -209,7 +209,7 @@ func (s *Server) visible(r *http.Request, id string) bool {
 	if !validID(id) {
 		return false
 	}
-	c, ok := s.ledger.View().Commitment(id)
+	c, ok := s.reads.Live().Commitment(id)
 	return ok && principal(r).SeesCounty(c.County)
 }
 
@@ -244,7 +244,7 @@ func (s *Server) momentOf(t time.Time) (moment, error) {
 	if t.Before(earliestAsOf) {
 		return moment{}, badRequest("validation_failed", "as_of", "as_of: must not be before %s: the ledger recorded nothing earlier", earliestAsOf.Format(time.RFC3339))
 	}
-	now := s.ledger.Now()
+	now := s.reads.Now()
 	if t.Before(now) {
 		return moment{at: t.UTC(), past: true}, nil
 	}
@@ -255,7 +255,7 @@ func (s *Server) momentOf(t time.Time) (moment, error) {
 func (s *Server) asOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
-		return moment{at: s.ledger.Now()}, nil
+		return moment{at: s.reads.Now()}, nil
 	}
 	t, err := parseInstant("as_of", v)
 	if err != nil {
@@ -308,13 +308,13 @@ func (s *Server) handleGet() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		today := s.ledger.Jurisdiction().Today(m.at)
+		today := s.reads.Jurisdiction().Today(m.at)
 		if !m.past {
-			c, _ := s.ledger.View().Commitment(id)
+			c, _ := s.reads.Live().Commitment(id)
 			s.writeCommitment(w, http.StatusOK, c, today)
 			return
 		}
-		c, err := s.ledger.AsOf(r.Context(), id, m.at)
+		c, err := s.reads.AsOf(r.Context(), id, m.at)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -335,7 +335,7 @@ func (s *Server) handleHistory() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		evs, err := s.ledger.History(r.Context(), id)
+		evs, err := s.reads.History(r.Context(), id)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -359,10 +359,10 @@ func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
 	v := r.URL.Query()
 	q := projections.Query{
 		County: v.Get("county"), Kind: events.Kind(v.Get("kind")), Status: events.Status(v.Get("status")),
-		Department: v.Get("department"), Limit: defaultLimit, Today: s.ledger.Today(),
+		Department: v.Get("department"), Limit: defaultLimit, Today: s.reads.Today(),
 	}
 	if q.County != "" {
-		if _, ok := s.ledger.Jurisdiction().County(q.County); !ok {
+		if _, ok := s.reads.Jurisdiction().County(q.County); !ok {
 			return q, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction", q.County)
 		}
 	}
@@ -428,11 +428,11 @@ func (s *Server) handleList() http.Handler {
 			writeError(w, err)
 			return
 		}
-		q.Today = s.ledger.Jurisdiction().Today(at)
+		q.Today = s.reads.Jurisdiction().Today(at)
 		items, more := view.List(q)
 		p := page{Items: make([]projections.CommitmentView, 0, len(items))}
 		for _, c := range items {
-			p.Items = append(p.Items, projections.ViewOf(c, s.ledger.Jurisdiction(), q.Today))
+			p.Items = append(p.Items, projections.ViewOf(c, s.reads.Jurisdiction(), q.Today))
 		}
 		if more {
 			p.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(items[len(items)-1].ID))
@@ -456,9 +456,9 @@ func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, er
 // the principal.
 func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error) {
 	if !m.past {
-		return s.ledger.View(), nil
+		return s.reads.Live(), nil
 	}
-	p, err := s.ledger.Past().View(r.Context(), principal(r).Name, m.at)
+	p, err := s.reads.Past().View(r.Context(), principal(r).Name, m.at)
 	var pending *projections.PendingError
 	if errors.As(err, &pending) {
 		s.refused(r, principal(r), http.StatusTooManyRequests, err.Error())
@@ -518,7 +518,7 @@ func (s *Server) handleAging() http.Handler {
 // jurisdiction is the part of the jurisdiction the principal sees: a county
 // office sees its own county only.
 func (s *Server) jurisdiction(r *http.Request) *events.Jurisdiction {
-	j := s.ledger.Jurisdiction()
+	j := s.reads.Jurisdiction()
 	if p := principal(r); p.Role == access.County {
 		return j.Only(p.County)
 	}

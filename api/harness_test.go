@@ -62,7 +62,7 @@ type harness struct {
 	alertStore        *jsstore.AlertStore
 	engineCommitments alerts.Commitments
 	sealer            *audit.Sealer
-	ledger            *ledger.Ledger
+	reads             *projections.Reads
 	folds             *natstest.Holding   // the store the as-of folds read, when setup.holdFolds
 	conns             *connlimit.Listener // the HTTP server's listener, when setup.conns capped it
 	auth              string              // the bearer token sent by default
@@ -106,7 +106,8 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 		folds = &natstest.Holding{Store: st}
 		ledgerStore = folds
 	}
-	l := ledger.New(ledgerStore, view, events.DefaultJurisdiction(), clk.Now)
+	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
+	reads := projections.NewReads(ledgerStore, view, events.DefaultJurisdiction(), clk.Now)
 	as, err := st.OpenAlerts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -163,10 +164,10 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 		srv.Listener = conns
 		cfg.Conns = conns
 	}
-	srv.Config = api.New(l, cfg).HTTPServer()
+	srv.Config = api.New(l, reads, cfg).HTTPServer()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, ledger: l, folds: folds, conns: conns, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, reads: reads, folds: folds, conns: conns, auth: bearer["supervisor"], bearer: bearer}
 }
 
 // as is the harness sending another principal's token ("" for none).

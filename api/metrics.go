@@ -37,7 +37,7 @@ func (s *Server) newMetrics(conns ConnStats) *metrics {
 			Name: "ledger_http_refused_total", Help: "Requests refused for authentication (401), permission (403) or rate (429), by route pattern, role and status.",
 		}, []string{"route", "role", "status"}),
 	}
-	view := s.ledger.View()
+	view := s.reads.Live()
 	label := prometheus.Labels{"projection": projections.Name}
 	gauge := func(name, help string, f func(projections.Stats) float64) prometheus.Collector {
 		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help, ConstLabels: label}, func() float64 { return f(view.Stats()) })
@@ -68,7 +68,7 @@ func (s *Server) newMetrics(conns ConnStats) *metrics {
 		gauge("ledger_commitments", "Commitments in the ledger.",
 			func(s projections.Stats) float64 { return float64(s.Commitments) }),
 	)
-	past := s.ledger.Past()
+	past := s.reads.Past()
 	asOf := func(name, help string, f func(projections.PastStats) uint64) prometheus.Collector {
 		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, func() float64 { return float64(f(past.Stats())) })
 	}
@@ -106,11 +106,11 @@ func (s *Server) newMetrics(conns ConnStats) *metrics {
 func (s *Server) lag() float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	last, err := s.ledger.StreamLastSequence(ctx)
+	last, err := s.reads.StreamLastSequence(ctx)
 	if err != nil {
 		return -1
 	}
-	applied := s.ledger.View().Applied()
+	applied := s.reads.Live().Applied()
 	if last < applied {
 		return 0
 	}

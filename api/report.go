@@ -17,7 +17,7 @@ import (
 func (s *Server) reportAsOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if _, err := events.ParseDate(v); err == nil {
-		start, _ := time.ParseInLocation("2006-01-02", v, s.ledger.Jurisdiction().Location)
+		start, _ := time.ParseInLocation("2006-01-02", v, s.reads.Jurisdiction().Location)
 		return s.momentOf(start.AddDate(0, 0, 1).Add(-time.Nanosecond))
 	}
 	return s.asOf(r)

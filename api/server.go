@@ -11,6 +11,7 @@ import (
 	"promiseledger/audit"
 	"promiseledger/internal/connlimit"
 	"promiseledger/ledger"
+	"promiseledger/projections"
 )
 
 // MaxBodyBytes is the largest request body accepted.
@@ -47,7 +48,8 @@ type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
-	ledger   *ledger.Ledger
+	ledger   *ledger.Ledger     // the write side: commands
+	reads    *projections.Reads // the read side: every view
 	tokens   access.Registry
 	alerts   *alerts.View
 	sealer   *audit.Sealer
@@ -67,8 +69,8 @@ type Server struct {
 // server's Shutdown, which waits for every request, can finish.
 func (s *Server) Close() { s.close.Do(func() { close(s.closing) }) }
 
-// New returns the API over a ledger.
-func New(l *ledger.Ledger, cfg Config) *Server {
+// New returns the API: writes go to the ledger, reads to the projections.
+func New(l *ledger.Ledger, reads *projections.Reads, cfg Config) *Server {
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
 	}
@@ -82,9 +84,9 @@ func New(l *ledger.Ledger, cfg Config) *Server {
 		cfg.Alerts = alerts.NewView()
 	}
 	if cfg.Health == nil {
-		cfg.Health = l.View().Err
+		cfg.Health = reads.Live().Err
 	}
-	s := &Server{ledger: l, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, log: cfg.Log,
+	s := &Server{ledger: l, reads: reads, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
 		closing: make(chan struct{})}
 	s.metrics = s.newMetrics(cfg.Conns)
@@ -128,7 +130,7 @@ func (s *Server) readiness() (ready bool, problem string) {
 	if err := s.health(); err != nil {
 		return false, err.Error()
 	}
-	if !s.ledger.View().Ready() {
+	if !s.reads.Live().Ready() {
 		return false, "the ledger is still reading its events"
 	}
 	return true, ""

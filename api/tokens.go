@@ -22,7 +22,7 @@ type tokenView struct {
 }
 
 func (s *Server) viewToken(t access.Token) tokenView {
-	return tokenView{Name: t.Name, Role: t.Role, County: t.County, Expires: t.Expires, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt, Active: t.Active(s.ledger.Today())}
+	return tokenView{Name: t.Name, Role: t.Role, County: t.County, Expires: t.Expires, CreatedAt: t.CreatedAt, RevokedAt: t.RevokedAt, Active: t.Active(s.reads.Today())}
 }
 
 func (s *Server) handleTokens() http.Handler {
@@ -35,65 +35,14 @@ func (s *Server) handleTokens() http.Handler {
 	})
 }
 
-// NewTokenRequest is the body of POST /api/v1/tokens.
-type NewTokenRequest struct {
-	Name    string `json:"name"`
-	Role    string `json:"role"`
-	County  string `json:"county"`
-	Expires string `json:"expires"`
-}
-
-// MakeToken checks a request for a token against the jurisdiction and
-// makes it; the CLI and the API share it.
-func MakeToken(req NewTokenRequest, j *events.Jurisdiction, now time.Time) (string, access.Token, error) {
-	field := func(f, rule string) error { return &events.FieldError{Field: f, Rule: rule} }
-	p := access.Principal{Name: req.Name, Role: access.Role(req.Role), County: req.County}
-	if req.Name == "" {
-		return "", access.Token{}, field("name", "is required, e.g. 楚雄市投资促进局")
-	}
-	// The name is written into every event the token records, as its actor.
-	if err := events.CheckText("name", req.Name, events.NameOrCode); err != nil {
-		return "", access.Token{}, err
-	}
-	switch {
-	case !p.Role.Valid():
-		return "", access.Token{}, field("role", "must be "+events.OneOf(access.Roles))
-	case p.Role == access.County && req.County == "":
-		return "", access.Token{}, field("county", "is required for the county role")
-	case p.Role != access.County && req.County != "":
-		return "", access.Token{}, field("county", "is only for the county role")
-	}
-	if req.County != "" {
-		if _, ok := j.County(req.County); !ok {
-			return "", access.Token{}, field("county", "is not a county of the jurisdiction")
-		}
-	}
-	var expires *events.Date
-	if req.Expires != "" {
-		d, err := events.ParseDate(req.Expires)
-		if err != nil {
-			return "", access.Token{}, field("expires", "must be a date YYYY-MM-DD")
-		}
-		if d.Before(j.Today(now)) {
-			return "", access.Token{}, field("expires", "must not be in the past")
-		}
-		expires = &d
-	}
-	bearer, t, err := access.NewToken(p, expires, now)
-	if err != nil {
-		return "", access.Token{}, field("name", err.Error())
-	}
-	return bearer, t, nil
-}
-
 func (s *Server) handleAddToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req NewTokenRequest
+		var req access.TokenRequest
 		if err := decode(w, r, &req); err != nil {
 			writeError(w, err)
 			return
 		}
-		bearer, t, err := MakeToken(req, s.ledger.Jurisdiction(), s.ledger.Now())
+		bearer, t, err := access.MakeToken(req, s.reads.Jurisdiction(), s.reads.Now())
 		if err != nil {
 			writeError(w, err)
 			return
@@ -116,7 +65,7 @@ func (s *Server) handleAddToken() http.Handler {
 func (s *Server) handleRevokeToken() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		name := r.PathValue("name")
-		if err := s.tokens.Revoke(name, s.ledger.Now()); err != nil {
+		if err := s.tokens.Revoke(name, s.reads.Now()); err != nil {
 			if errors.Is(err, access.ErrNoToken) {
 				writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Field: "name", Message: "no token named " + name})
 				return

@@ -33,8 +33,9 @@ func hashAndFields(stored []byte) (string, [5]string, error) {
 	return hex.EncodeToString(sum[:]), f, nil
 }
 
-// SealEvent sets ev.Hash from the event as it will be stored.
-func SealEvent(ev *events.Event) error {
+// HashEvent sets ev.Hash from the event as it will be stored (it only hashes;
+// seals are the sealer's).
+func HashEvent(ev *events.Event) error {
 	ev.Hash, ev.Sequence = "", 0
 	b, err := json.Marshal(ev)
 	if err != nil {

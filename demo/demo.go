@@ -12,6 +12,7 @@ import (
 
 	"promiseledger/events"
 	"promiseledger/ledger"
+	"promiseledger/projections"
 )
 
 // Actor records the demo's events.
@@ -128,7 +129,7 @@ const PerCounty = 5
 
 // Load records the demo data set. It returns the number of events it
 // appended: 0 when the data set was already there.
-func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
+func Load(ctx context.Context, l *ledger.Ledger, view *projections.Projection) (int, error) {
 	added := 0
 	today := l.Today()
 	at := func(days int) string { return today.AddDays(days).String() }
@@ -139,7 +140,7 @@ func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
 			sc := scenarios[n%len(scenarios)]
 			industry := industries[n%len(industries)]
 			key := fmt.Sprintf("demo-v1-%s-%d", county.Code, j)
-			before := l.View().Applied()
+			before := view.Applied()
 			c, err := l.Make(ctx, events.MakeCommitment{
 				County:      county.Code,
 				Department:  county.Name + k.dept,
@@ -161,7 +162,7 @@ func Load(ctx context.Context, l *ledger.Ledger) (int, error) {
 					return added, fmt.Errorf("demo step %s: %w", skey, err)
 				}
 			}
-			if after := l.View().Applied(); after > before {
+			if after := view.Applied(); after > before {
 				added += int(after - before)
 			}
 		}

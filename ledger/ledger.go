@@ -24,13 +24,15 @@ const maxAttempts = 100
 // waitTimeout bounds how long a write waits for the projection to show it.
 const waitTimeout = 30 * time.Second
 
-// Ledger executes commands against a store and a projection that follows it.
+// Ledger is the write side: it carries out commands — decides, appends with
+// optimistic concurrency, retries, replays idempotent requests — against a
+// store and the projection that follows it, and returns once the projection
+// shows the write. Everything read is projections.Reads.
 type Ledger struct {
 	store events.Store
 	view  *projections.Projection
 	juris *events.Jurisdiction
 	now   func() time.Time
-	past  *projections.Past
 }
 
 // New returns a Ledger. now is the clock (time.Now outside tests).
@@ -38,7 +40,7 @@ func New(store events.Store, view *projections.Projection, j *events.Jurisdictio
 	if now == nil {
 		now = time.Now
 	}
-	return &Ledger{store: store, view: view, juris: j, now: now, past: projections.NewPast(store, now, projections.PastConfig{})}
+	return &Ledger{store: store, view: view, juris: j, now: now}
 }
 
 // Meta is what a request says about itself besides its command.
@@ -54,22 +56,9 @@ type Meta struct {
 // Jurisdiction is the ledger's county list.
 func (l *Ledger) Jurisdiction() *events.Jurisdiction { return l.juris }
 
-// Now is the ledger's clock.
-func (l *Ledger) Now() time.Time { return l.now().UTC() }
-
-// Today is the calendar date in the jurisdiction now.
+// Today is the calendar date in the jurisdiction now: what commands are
+// decided on.
 func (l *Ledger) Today() events.Date { return l.juris.Today(l.now()) }
-
-// StreamLastSequence is the sequence of the newest message in the stream.
-func (l *Ledger) StreamLastSequence(ctx context.Context) (uint64, error) {
-	return l.store.LastSequence(ctx)
-}
-
-// View is the projection the ledger decides on.
-func (l *Ledger) View() *projections.Projection { return l.view }
-
-// Past answers the views as of past instants.
-func (l *Ledger) Past() *projections.Past { return l.past }
 
 // Make records a new commitment and returns it.
 func (l *Ledger) Make(ctx context.Context, cmd events.MakeCommitment, m Meta) (*events.Commitment, error) {
@@ -149,7 +138,7 @@ func (l *Ledger) execute(ctx context.Context, m Meta, decide decision) (*events.
 			ev.RecordedAt = before.UpdatedAt
 		}
 		ev.PrevHash = before.LastHash
-		if err := audit.SealEvent(&ev); err != nil {
+		if err := audit.HashEvent(&ev); err != nil {
 			return nil, err
 		}
 		res, err := l.store.Append(ctx, ev, before.LastSeq)
@@ -204,7 +193,7 @@ func (l *Ledger) event(commitmentID, county string, typ events.Type, data any, e
 	return events.Event{
 		ID: id.String(), Type: typ, Schema: events.SchemaVersion,
 		CommitmentID: commitmentID, County: county, EffectiveOn: effective,
-		RecordedAt: l.Now(), Actor: actor,
+		RecordedAt: l.now().UTC(), Actor: actor,
 		IdempotencyKey: m.IdempotencyKey, RequestDigest: m.Digest, Data: raw,
 	}, nil
 }
@@ -226,35 +215,4 @@ func (l *Ledger) replay(ctx context.Context, r projections.Receipt, digest strin
 		}
 	}
 	return events.Fold(upTo)
-}
-
-// History returns every event of a commitment, oldest first.
-func (l *Ledger) History(ctx context.Context, id string) ([]events.Event, error) {
-	if _, ok := l.view.Commitment(id); !ok {
-		return nil, fmt.Errorf("commitment %s: %w", id, events.ErrNotFound)
-	}
-	return l.store.Load(ctx, id)
-}
-
-// AsOf returns the commitment as the ledger knew it at instant t: folded
-// from the events recorded at or before t.
-func (l *Ledger) AsOf(ctx context.Context, id string, t time.Time) (*events.Commitment, error) {
-	if _, ok := l.view.Commitment(id); !ok {
-		return nil, fmt.Errorf("commitment %s: %w", id, events.ErrNotFound)
-	}
-	evs, err := l.store.Load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	var known []events.Event
-	for _, e := range evs {
-		if !e.RecordedAt.After(t) {
-			known = append(known, e)
-		}
-	}
-	c, err := events.Fold(known)
-	if err != nil {
-		return nil, fmt.Errorf("commitment %s as of %s: %w", id, t.Format(time.RFC3339), err)
-	}
-	return c, nil
 }

@@ -16,7 +16,6 @@ import (
 	"runtime/debug"
 	"time"
 
-	"promiseledger/api"
 	"promiseledger/audit"
 	"promiseledger/jsstore"
 )
@@ -320,8 +319,7 @@ func checkProof(file, pubkey string, stdout io.Writer) error {
 		return err
 	}
 	var p struct {
-		api.InclusionProof
-		Event json.RawMessage `json:"event"`
+		audit.Proof
 		Error *struct {
 			Code    string `json:"code"`
 			Message string `json:"message"`

@@ -194,7 +194,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := health.Err(); err != nil {
 		log.Error("THE LEDGER'S DATA IS DAMAGED: it serves nothing until this is mended; GET /readyz says the same", "problem", err)
 	} else if c.demo {
-		n, err := demo.Load(ctx, l)
+		n, err := demo.Load(ctx, l, view)
 		if err != nil {
 			return bg.Stop(err)
 		}
@@ -239,7 +239,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return bg.Stop(err)
 	}
-	handler := api.New(l, api.Config{Tokens: registry, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
+	handler := api.New(l, projections.NewReads(store, view, juris, time.Now), api.Config{Tokens: registry, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
 	srv := handler.HTTPServer()
 	servers := []*http.Server{srv}
 	if c.metricsAddr != "" {
@@ -482,7 +482,7 @@ func firstAdmin(reg access.Registry, j *events.Jurisdiction, stdout io.Writer) e
 			return nil
 		}
 	}
-	bearer, t, err := api.MakeToken(api.NewTokenRequest{Name: "admin", Role: string(access.Admin)}, j, time.Now())
+	bearer, t, err := access.MakeToken(access.TokenRequest{Name: "admin", Role: string(access.Admin)}, j, time.Now())
 	if err != nil {
 		return err
 	}

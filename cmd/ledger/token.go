@@ -14,7 +14,6 @@ import (
 	"github.com/rivo/uniseg"
 
 	"promiseledger/access"
-	"promiseledger/api"
 	"promiseledger/events"
 )
 
@@ -43,7 +42,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	var (
 		c        connFlags
-		req      api.NewTokenRequest
+		req      access.TokenRequest
 		counties string
 	)
 	fs := flag.NewFlagSet("token "+args[0], flag.ContinueOnError)
@@ -75,7 +74,7 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 		if fs.NArg() > 0 {
 			return fmt.Errorf("token add: unexpected argument %q", fs.Arg(0))
 		}
-		b, t, err := api.MakeToken(req, juris, time.Now())
+		b, t, err := access.MakeToken(req, juris, time.Now())
 		if err != nil {
 			return fmt.Errorf("token add: %w", err)
 		}
