@@ -53,9 +53,23 @@ func (p Principal) Actor() events.Actor {
 	return events.Actor{Name: p.Name, Role: string(p.Role)}
 }
 
+// Scope is the one rule of who may see what across counties, which every
+// read path applies: lists, single commitments, summaries, aging, alerts and
+// their stream, the bulletin, proofs. Given the county a reader asks for
+// ("" for all), it returns the county the answer must be limited to ("" for
+// all) and whether nothing may be shown: a county office that asks for
+// another county gets an empty answer (or 404), never that county's.
+func (p Principal) Scope(asked string) (county string, none bool) {
+	if p.Role != County {
+		return asked, false
+	}
+	return p.County, asked != "" && asked != p.County
+}
+
 // SeesCounty reports whether the principal may read the county's commitments.
 func (p Principal) SeesCounty(code string) bool {
-	return p.Role != County || p.County == code
+	county, none := p.Scope(code)
+	return !none && (county == "" || county == code)
 }
 
 // Action is a kind of request, as the permission table knows it.

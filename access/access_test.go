@@ -104,3 +104,29 @@ func TestPrincipal_Validate(t *testing.T) {
 		}
 	}
 }
+
+func TestPrincipal_Scope(t *testing.T) {
+	county := Principal{Name: "楚雄市投资促进局", Role: County, County: "532301"}
+	for _, tc := range []struct {
+		p          Principal
+		asked      string
+		wantCounty string
+		wantNone   bool
+	}{
+		{county, "", "532301", false},
+		{county, "532301", "532301", false},
+		{county, "532322", "532301", true},
+		{Principal{Role: Supervisor}, "", "", false},
+		{Principal{Role: Supervisor}, "532322", "532322", false},
+		{Principal{Role: Auditor}, "532322", "532322", false},
+		{Principal{Role: Admin}, "", "", false},
+	} {
+		c, none := tc.p.Scope(tc.asked)
+		if c != tc.wantCounty || none != tc.wantNone {
+			t.Errorf("%s asking for %q: (%q, %v), want (%q, %v)", tc.p.Role, tc.asked, c, none, tc.wantCounty, tc.wantNone)
+		}
+		if sees := tc.p.SeesCounty("532322"); sees != (tc.p.Role != County) {
+			t.Errorf("%s sees 532322: %v", tc.p.Role, sees)
+		}
+	}
+}

@@ -31,11 +31,9 @@ func (s *Server) alertFilter(r *http.Request) (alerts.Filter, error) {
 	case f.State != "" && !f.State.Valid():
 		return f, badRequest("validation_failed", "state", "state: must be open (the same as raised) or %s", events.OneOf(alerts.States))
 	}
-	if p := principal(r); p.Role == access.County {
-		f.Nothing = f.County != "" && f.County != p.County // another county's alerts are not there
-		f.County = p.County
-		f.CountyOnly = true
-	}
+	p := principal(r)
+	f.County, f.Nothing = p.Scope(f.County) // another county's alerts are not there
+	f.CountyOnly = p.Role == access.County  // and a county office gets only the rules that go to it
 	return f, nil
 }
 

@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"promiseledger/access"
 	"promiseledger/docs"
 	"promiseledger/events"
 	"promiseledger/ledger"
@@ -367,12 +366,7 @@ func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
 		}
 	}
 	// A county office's list is its own county's, whatever it asks for.
-	if p := principal(r); p.Role == access.County {
-		if q.County != "" && q.County != p.County {
-			q.Nothing = true
-		}
-		q.County = p.County
-	}
+	q.County, q.Nothing = principal(r).Scope(q.County)
 	if q.Kind != "" && !q.Kind.Valid() {
 		return q, badRequest("validation_failed", "kind", "kind: must be %s", events.OneOf(events.Kinds))
 	}
@@ -519,8 +513,8 @@ func (s *Server) handleAging() http.Handler {
 // office sees its own county only.
 func (s *Server) jurisdiction(r *http.Request) *events.Jurisdiction {
 	j := s.reads.Jurisdiction()
-	if p := principal(r); p.Role == access.County {
-		return j.Only(p.County)
+	if county, _ := principal(r).Scope(""); county != "" {
+		return j.Only(county)
 	}
 	return j
 }
