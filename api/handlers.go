@@ -250,11 +250,18 @@ func (s *Server) momentOf(t time.Time) (moment, error) {
 	return moment{at: now}, nil
 }
 
-// asOf reads ?as_of=<RFC 3339>; absent, it is now.
+// asOf reads ?as_of=: an RFC 3339 instant, or a date YYYY-MM-DD, which
+// means the end of that day in the jurisdiction's calendar (what the ledger
+// knew when the day was over); absent, it is now. Every view that takes
+// as_of reads it here.
 func (s *Server) asOf(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
 		return moment{at: s.reads.Now()}, nil
+	}
+	if _, err := events.ParseDate(v); err == nil {
+		start, _ := time.ParseInLocation("2006-01-02", v, s.reads.Jurisdiction().Location)
+		return s.momentOf(start.AddDate(0, 0, 1).Add(-time.Nanosecond))
 	}
 	t, err := parseInstant("as_of", v)
 	if err != nil {

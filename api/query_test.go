@@ -49,3 +49,19 @@ func TestAPI_UnknownQueryParameter(t *testing.T) {
 		h.must(http.StatusOK, "GET", path, nil)
 	}
 }
+
+// A date is accepted wherever an instant is, meaning the end of that day in
+// the jurisdiction's calendar.
+func TestAPI_AsOfDateEverywhere(t *testing.T) {
+	h := newHarness(t)
+	made := h.must(http.StatusCreated, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2027-12-31"))
+	id := made.str("id")
+	for _, path := range []string{"/api/v1/counties", "/api/v1/counties/532301", "/api/v1/aging", "/api/v1/commitments", "/api/v1/commitments/" + id, "/api/v1/commitments/" + id + "/history", "/api/v1/reports/overdue"} {
+		// Yesterday in Chuxiong ended at 2026-11-26T16:00Z: the commitment, recorded at 04:00Z on the 27th, is not there yet.
+		date := h.do("GET", path+"?as_of=2026-11-26", nil)
+		instant := h.do("GET", path+"?as_of=2026-11-26T15:59:59.999999999Z", nil)
+		if date.status != instant.status || strings.ReplaceAll(string(date.raw), "2026-11-26T15:59:59Z", "") != strings.ReplaceAll(string(instant.raw), "2026-11-26T15:59:59Z", "") {
+			t.Errorf("%s: as_of=2026-11-26 answered %d %.200s\nthe end of that day answered %d %.200s", path, date.status, date.raw, instant.status, instant.raw)
+		}
+	}
+}

@@ -12,17 +12,6 @@ import (
 	"promiseledger/projections"
 )
 
-// reportAsOf reads ?as_of= as a date (the end of that day in the
-// jurisdiction) or an instant; empty is now.
-func (s *Server) reportAsOf(r *http.Request) (moment, error) {
-	v := r.URL.Query().Get("as_of")
-	if _, err := events.ParseDate(v); err == nil {
-		start, _ := time.ParseInLocation("2006-01-02", v, s.reads.Jurisdiction().Location)
-		return s.momentOf(start.AddDate(0, 0, 1).Add(-time.Nanosecond))
-	}
-	return s.asOf(r)
-}
-
 // bulletin words, Chinese first.
 var bulletin = map[string]map[string]string{
 	"zh": {
@@ -58,7 +47,7 @@ func (s *Server) handleOverdueReport() http.Handler {
 			writeError(w, badRequest("validation_failed", "format", "format: must be json, md or csv"))
 			return
 		}
-		m, err := s.reportAsOf(r)
+		m, err := s.asOf(r)
 		if err != nil {
 			writeError(w, err)
 			return
