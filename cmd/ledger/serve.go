@@ -9,14 +9,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/nats-io/nats.go"
 
 	"promiseledger/access"
 	"promiseledger/alerts"
@@ -52,15 +48,37 @@ type serveConfig struct {
 	webhookSecret []byte
 }
 
-func orDefault(v, def string) string {
-	if v != "" {
-		return v
+// serve runs the ledger until ctx ends: parse, open, start, and stop.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	c, help, err := parseServe(args, getenv, stderr)
+	if help || err != nil {
+		return err
 	}
-	return def
+	level := slog.LevelInfo
+	if c.verbose {
+		level = slog.LevelDebug
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	n, err := open(ctx, c, stdout, log)
+	if err != nil {
+		return err
+	}
+	defer n.close()
+	if err := n.start(ctx); err != nil {
+		return n.bg.Stop(err)
+	}
+	if err := n.listen(stdout); err != nil {
+		return n.bg.Stop(err)
+	}
+	select {
+	case <-ctx.Done():
+	case <-n.bg.ctx.Done(): // a task failed
+	}
+	return n.stop()
 }
 
-func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	var c serveConfig
+// parseServe reads serve's flags and checks them.
+func parseServe(args []string, getenv func(string) string, stderr io.Writer) (c serveConfig, help bool, err error) {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.conn.register(fs, getenv)
@@ -86,189 +104,235 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	c.seal.register(fs)
 	secretFile := fs.String("webhook-secret-file", "", "file with the HMAC-SHA256 key that signs webhook bodies (or env LEDGER_WEBHOOK_SECRET)")
 	if help, err := parseFlags(fs, args); help || err != nil {
-		return err
+		return c, help, err
 	}
 	if err := c.conn.validate(); err != nil {
-		return err
+		return c, false, err
 	}
 	if err := c.alerts.Validate(); err != nil {
-		return err
+		return c, false, err
 	}
 	if c.maxConns < 0 || c.maxConnsPerAddr < 0 {
-		return errors.New("--max-conns, --max-conns-per-addr: must be 0 (no cap) or more")
+		return c, false, errors.New("--max-conns, --max-conns-per-addr: must be 0 (no cap) or more")
 	}
 	if len(c.webhooks) > 0 {
 		secret := getenv("LEDGER_WEBHOOK_SECRET")
 		if *secretFile != "" {
 			b, err := os.ReadFile(*secretFile)
 			if err != nil {
-				return fmt.Errorf("--webhook-secret-file: %w", err)
+				return c, false, fmt.Errorf("--webhook-secret-file: %w", err)
 			}
 			secret = strings.TrimSpace(string(b))
 		}
 		if len(secret) < 16 {
-			return errors.New("--webhook: a signing key of at least 16 characters is required (--webhook-secret-file or LEDGER_WEBHOOK_SECRET)")
+			return c, false, errors.New("--webhook: a signing key of at least 16 characters is required (--webhook-secret-file or LEDGER_WEBHOOK_SECRET)")
 		}
 		c.webhookSecret = []byte(secret)
 	}
-	level := slog.LevelInfo
-	if c.verbose {
-		level = slog.LevelDebug
-	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	return c, false, nil
+}
 
-	juris, err := loadJurisdiction(c.counties)
-	if err != nil {
-		return err
-	}
+// node is one running ledger: its stores, views, sealer, alerts, HTTP
+// servers and background tasks.
+type node struct {
+	c          serveConfig
+	log        *slog.Logger
+	juris      *events.Jurisdiction
+	store      *jsstore.Store
+	cps        *jsstore.Checkpoints
+	tokens     *jsstore.Tokens
+	registry   access.Registry
+	alertStore *jsstore.AlertStore
+	sealer     *audit.Sealer
+	view       *projections.Projection
+	ledger     *ledger.Ledger
+	alertView  *alerts.View
+	engine     *alerts.Engine
+	health     *damage
+	bg         *tasks
+	handler    *api.Server
+	servers    []*http.Server
+	closers    []func()
+}
 
+// open opens the stores and builds the ledger, checking the stored data
+// for damage before anything reads it.
+func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger) (n *node, err error) {
+	n = &node{c: c, log: log, health: &damage{}}
+	defer func() {
+		if err != nil {
+			n.close()
+		}
+	}()
+	if n.juris, err = loadJurisdiction(c.counties); err != nil {
+		return n, err
+	}
 	store, cps, closeStore, err := openStore(ctx, c.conn, log)
 	if err != nil {
-		return err
+		return n, err
 	}
-	defer closeStore()
-	tokens, err := store.OpenTokens(ctx)
-	if err != nil {
-		return err
+	n.store, n.cps, n.closers = store, cps, append(n.closers, closeStore)
+	if n.tokens, err = store.OpenTokens(ctx); err != nil {
+		return n, err
 	}
-	defer tokens.Close()
+	n.closers = append(n.closers, n.tokens.Close)
 	// The demo's tokens have public secrets: honoured only while serving
 	// with --demo, never by a real start on a folder where a demo once ran.
-	registry := access.Registry(tokens)
+	n.registry = n.tokens
 	if c.demo {
-		if err := demo.AddTokens(tokens, juris, time.Now(), stdout); err != nil {
-			return err
+		if err := demo.AddTokens(n.tokens, n.juris, time.Now(), stdout); err != nil {
+			return n, err
 		}
 	} else {
-		registry = demo.Refuse(tokens)
-		if demo.Present(tokens) {
+		n.registry = demo.Refuse(n.tokens)
+		if demo.Present(n.tokens) {
 			const warning = "THIS FOLDER HOLDS THE SYNTHETIC DEMO DATA SET (【演示】 promises, which can never be deleted, and demo tokens, now refused). 此数据目录含演示数据，请勿用于正式台账：正式台账请使用新的 --data 目录。"
 			fmt.Fprintln(stdout, warning)
 			log.Warn(warning, "data", c.conn.data)
 		}
 	}
-	if err := firstAdmin(tokens, juris, stdout); err != nil {
-		return err
+	if err := firstAdmin(n.tokens, n.juris, stdout); err != nil {
+		return n, err
 	}
-	alertStore, err := store.OpenAlerts(ctx)
-	if err != nil {
-		return err
+	if n.alertStore, err = store.OpenAlerts(ctx); err != nil {
+		return n, err
 	}
 	key, err := c.seal.key(ctx, c.conn, store, log)
 	if err != nil {
-		return err
+		return n, err
 	}
-	sealer := audit.NewSealer(store, key, c.seal.every, c.seal.interval, time.Now, log)
-	view := projections.New(log)
-	l := ledger.New(store, view, juris, time.Now)
-	alertView := alerts.NewView()
-	engine := alerts.NewEngine(c.alerts, juris, view, alertStore, alertView, time.Now, log)
-	view.OnChange(engine.Changed)
+	n.sealer = audit.NewSealer(store, key, c.seal.every, c.seal.interval, time.Now, log)
+	n.view = projections.New(log)
+	n.ledger = ledger.New(store, n.view, n.juris, time.Now)
+	n.alertView = alerts.NewView()
+	n.engine = alerts.NewEngine(c.alerts, n.juris, n.view, n.alertStore, n.alertView, time.Now, log)
+	n.view.OnChange(n.engine.Changed)
 
 	// Damage — found now, before anything reads the streams, or later by the
 	// projection, the alerts view or the sealer — stops the ledger serving
 	// anything but /readyz, which says what is wrong.
-	health := &damage{}
-	for _, check := range []func(context.Context) error{store.CheckDense, alertStore.CheckDense} {
+	for _, check := range []func(context.Context) error{store.CheckDense, n.alertStore.CheckDense} {
 		if err := check(ctx); errors.Is(err, events.ErrDamaged) {
-			health.found(err)
+			n.health.found(err)
 		} else if err != nil {
+			return n, err
+		}
+	}
+	n.health.watch(n.view.Err, n.alertView.Err, n.sealer.Err)
+	n.engine.PauseWhile(n.health.Err)
+	return n, nil
+}
+
+// start runs the views and the sealer until they are ready (or find
+// damage), loads the demo when asked, and starts the alerts and webhooks.
+// The background work outlives the signal: on shutdown the HTTP server
+// drains first, while the projections still answer the writes in flight;
+// then the tasks stop, the sealer sealing what was written.
+func (n *node) start(ctx context.Context) error {
+	n.bg = newTasks(context.WithoutCancel(ctx), n.log)
+	if n.health.Err() == nil {
+		n.bg.Go("projection", func(ctx context.Context) error {
+			return n.view.Run(ctx, n.store, projections.RunConfig{Checkpoints: n.cps})
+		})
+		n.bg.Go("alerts view", func(ctx context.Context) error { return n.alertView.Run(ctx, n.alertStore) })
+		n.bg.Go("sealer", n.sealer.Run)
+		if err := waitReady(ctx, n.health.Err, n.view.Ready, n.alertView.Ready, n.sealer.Ready); err != nil {
 			return err
 		}
 	}
-	health.watch(view.Err, alertView.Err, sealer.Err)
-	engine.PauseWhile(health.Err)
-
-	// The background work outlives the signal: on shutdown the HTTP server
-	// drains first, while the projections still answer the writes in flight;
-	// then the tasks stop, the sealer sealing what was written.
-	bg := newTasks(context.WithoutCancel(ctx), log)
-	if health.Err() == nil {
-		bg.Go("projection", func(ctx context.Context) error { return view.Run(ctx, store, projections.RunConfig{Checkpoints: cps}) })
-		bg.Go("alerts view", func(ctx context.Context) error { return alertView.Run(ctx, alertStore) })
-		bg.Go("sealer", sealer.Run)
-		if err := waitReady(ctx, health.Err, view.Ready, alertView.Ready, sealer.Ready); err != nil {
-			return bg.Stop(err)
-		}
-	}
-	if err := health.Err(); err != nil {
-		log.Error("THE LEDGER'S DATA IS DAMAGED: it serves nothing until this is mended; GET /readyz says the same", "problem", err)
-	} else if c.demo {
-		n, err := demo.Load(ctx, l, view)
+	if err := n.health.Err(); err != nil {
+		n.log.Error("THE LEDGER'S DATA IS DAMAGED: it serves nothing until this is mended; GET /readyz says the same", "problem", err)
+	} else if n.c.demo {
+		added, err := demo.Load(ctx, n.ledger, n.view)
 		if err != nil {
-			return bg.Stop(err)
+			return err
 		}
-		log.Info("demo data set", "events_added", n, "commitments", view.Len())
-		if n > 0 { // seal it now, so that its proofs can be checked at once
-			if _, err := sealer.SealNow(ctx); err != nil {
-				log.Warn("the demo data set is not sealed yet", "err", err)
+		n.log.Info("demo data set", "events_added", added, "commitments", n.view.Len())
+		if added > 0 { // seal it now, so that its proofs can be checked at once
+			if _, err := n.sealer.SealNow(ctx); err != nil {
+				n.log.Warn("the demo data set is not sealed yet", "err", err)
 			}
 		}
 	}
-	bg.Go("alert engine", func(ctx context.Context) error { return engine.Run(ctx, c.alertEvery) })
-	sender := alerts.Sender{Client: &http.Client{Timeout: 10 * time.Second}, Secret: c.webhookSecret, Now: time.Now}
-	for _, wh := range c.webhooks {
-		bg.Go("webhook "+wh.Redacted(), func(ctx context.Context) error {
-			return alertStore.Deliver(ctx, wh.URL, wh.Redacted(), jsstore.Subjects(wh.Counties, wh.Rules), alerts.Backoff(time.Second, 5*time.Minute),
+	n.bg.Go("alert engine", func(ctx context.Context) error { return n.engine.Run(ctx, n.c.alertEvery) })
+	sender := alerts.Sender{Client: &http.Client{Timeout: 10 * time.Second}, Secret: n.c.webhookSecret, Now: time.Now}
+	for _, wh := range n.c.webhooks {
+		n.bg.Go("webhook "+wh.Redacted(), func(ctx context.Context) error {
+			return n.alertStore.Deliver(ctx, wh.URL, wh.Redacted(), jsstore.Subjects(wh.Counties, wh.Rules), alerts.Backoff(time.Second, 5*time.Minute),
 				func(a alerts.Alert) error {
 					err := sender.Send(ctx, wh.URL, a)
 					if err != nil {
-						log.Warn("webhook delivery failed; will retry", "url", wh.Redacted(), "alert", a.ID, "err", err)
+						n.log.Warn("webhook delivery failed; will retry", "url", wh.Redacted(), "alert", a.ID, "err", err)
 					}
 					return err
 				})
 		})
 	}
+	return nil
+}
 
+// listen serves the HTTP API (and the metrics, when asked) in the
+// background.
+func (n *node) listen(stdout io.Writer) error {
 	listen := func(flag, addr string) (*connlimit.Listener, error) {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", flag, err)
 		}
-		return connlimit.New(ln, connlimit.Config{Max: c.maxConns, MaxPerAddr: c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: log}), nil
+		return connlimit.New(ln, connlimit.Config{Max: n.c.maxConns, MaxPerAddr: n.c.maxConnsPerAddr, Refusal: connlimit.HTTPRefusal, Log: n.log}), nil
 	}
 	serveHTTP := func(name string, srv *http.Server, ln net.Listener) {
-		bg.Go(name, func(context.Context) error {
+		n.servers = append(n.servers, srv)
+		n.bg.Go(name, func(context.Context) error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
 			return nil
 		})
 	}
-	ln, err := listen("--http", c.httpAddr)
+	ln, err := listen("--http", n.c.httpAddr)
 	if err != nil {
-		return bg.Stop(err)
+		return err
 	}
-	handler := api.New(l, projections.NewReads(store, view, juris, time.Now), api.Config{Tokens: registry, Alerts: alertView, Sealer: sealer, Records: store, Health: health.Err, Log: log, RatePerSecond: c.rate, Burst: c.burst, Conns: ln})
-	srv := handler.HTTPServer()
-	servers := []*http.Server{srv}
-	if c.metricsAddr != "" {
-		mln, err := listen("--metrics-listen", c.metricsAddr)
+	reads := projections.NewReads(n.store, n.view, n.juris, time.Now)
+	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Health: n.health.Err,
+		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln})
+	if n.c.metricsAddr != "" {
+		mln, err := listen("--metrics-listen", n.c.metricsAddr)
 		if err != nil {
 			_ = ln.Close()
-			return bg.Stop(err)
+			return err
 		}
-		msrv := handler.MetricsServer()
-		servers = append(servers, msrv)
-		serveHTTP("metrics http", msrv, mln)
+		serveHTTP("metrics http", n.handler.MetricsServer(), mln)
 		fmt.Fprintf(stdout, "Prometheus may scrape metrics without a token on http://%s/metrics\n", mln.Addr())
 	}
-	serveHTTP("http", srv, ln)
+	serveHTTP("http", n.handler.HTTPServer(), ln)
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
+	return nil
+}
 
-	select {
-	case <-ctx.Done():
-	case <-bg.ctx.Done(): // a task failed
+// stop drains the HTTP servers, then stops the background tasks, and
+// returns the first failure.
+func (n *node) stop() error {
+	n.log.Info("shutting down")
+	if n.handler != nil {
+		n.handler.Close() // ends the event streams, which would hold Shutdown up
 	}
-	log.Info("shutting down")
-	handler.Close() // ends the event streams, which would hold Shutdown up
-	sctx, scancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer scancel()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
 	var errs []error
-	for _, srv := range servers {
+	for _, srv := range n.servers {
 		errs = append(errs, srv.Shutdown(sctx))
 	}
-	return bg.Stop(errors.Join(errs...))
+	return n.bg.Stop(errors.Join(errs...))
+}
+
+// close closes what open opened, last first.
+func (n *node) close() {
+	for i := len(n.closers) - 1; i >= 0; i-- {
+		n.closers[i]()
+	}
+	n.closers = nil
 }
 
 // tasks runs the background work of serve; the first to fail stops them all.
@@ -319,105 +383,6 @@ func (t *tasks) Stop(err error) error {
 		return t.err
 	}
 	return err
-}
-
-// connFlags say where the events are: an embedded server on a folder, or
-// an external NATS server or cluster.
-type connFlags struct {
-	data       string
-	natsURL    string
-	natsListen string
-	sync       string
-	replicas   int
-}
-
-func (c *connFlags) register(fs *flag.FlagSet, getenv func(string) string) {
-	fs.StringVar(&c.data, "data", orDefault(getenv("LEDGER_DATA"), "./data"), "folder of the embedded JetStream store (env LEDGER_DATA)")
-	fs.StringVar(&c.natsURL, "nats-url", getenv("LEDGER_NATS_URL"), "use this NATS server or cluster instead of the embedded one (env LEDGER_NATS_URL)")
-	fs.StringVar(&c.sync, "sync", "always", "embedded server durability: always (fsync before each acknowledgement) or interval (fsync every 2 minutes; faster, can lose acknowledged events on power loss)")
-	fs.IntVar(&c.replicas, "replicas", 0, "stream replicas on an external cluster (--nats-url); default: keep the stream's, or 1 for a new one")
-}
-
-func (c connFlags) validate() error {
-	var errs []error
-	if c.sync != "always" && c.sync != "interval" {
-		errs = append(errs, fmt.Errorf("--sync %q: must be always or interval", c.sync))
-	}
-	if c.natsURL != "" && c.natsListen != "" {
-		errs = append(errs, errors.New("--nats-listen: only for the embedded server, not with --nats-url"))
-	}
-	if c.replicas < 0 || c.replicas > 5 {
-		errs = append(errs, fmt.Errorf("--replicas %d: must be 1 to 5", c.replicas))
-	}
-	if c.natsURL == "" && c.replicas > 1 {
-		errs = append(errs, errors.New("--replicas: the embedded server keeps one replica; use --nats-url for a cluster"))
-	}
-	if c.data == "" && c.natsURL == "" {
-		errs = append(errs, errors.New("--data: is required"))
-	}
-	return errors.Join(errs...)
-}
-
-// openStore connects, opens the ledger's stream and its checkpoint bucket,
-// and returns a function that closes them all.
-func openStore(ctx context.Context, c connFlags, log *slog.Logger) (*jsstore.Store, *jsstore.Checkpoints, func(), error) {
-	nc, closeNATS, err := connect(c, log)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, AuditMirror: c.natsURL != "" || c.natsListen != "", Logger: log})
-	if err == nil {
-		var cps *jsstore.Checkpoints
-		if cps, err = store.OpenCheckpoints(ctx); err == nil {
-			return store, cps, closeNATS, nil
-		}
-	}
-	closeNATS()
-	return nil, nil, nil, err
-}
-
-// connect opens the NATS connection: to an external server when --nats-url
-// is given, else to an embedded server on --data.
-func connect(c connFlags, log *slog.Logger) (*nats.Conn, func(), error) {
-	if c.natsURL != "" {
-		opts := []nats.Option{nats.Name("promise-ledger"), nats.MaxReconnects(-1)}
-		if u, err := url.Parse(c.natsURL); err == nil && u.User.Username() == jsstore.AuditorUser {
-			opts = append(opts, nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix)) // the only inbox it may read
-		}
-		nc, err := nats.Connect(c.natsURL, opts...)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--nats-url: %w", err)
-		}
-		return nc, func() { _ = nc.Drain() }, nil
-	}
-	cfg := jsstore.EmbeddedConfig{Dir: c.data, Listen: c.natsListen, SyncAlways: c.sync == "always"}
-	pwFile := filepath.Join(c.data, "nats-auditor.password")
-	if c.natsListen != "" {
-		pw, err := jsstore.AuditorPassword(pwFile)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--nats-listen: auditor password: %w", err)
-		}
-		cfg.AuditorPassword = pw
-	}
-	emb, err := jsstore.StartEmbedded(cfg)
-	if err != nil {
-		return nil, nil, err
-	}
-	if u := emb.ClientURL(); u != "" {
-		log.Info("NATS clients may connect as the read-only auditor", "url", u, "user", jsstore.AuditorUser, "password_file", pwFile)
-	}
-	nc, err := emb.Connect("promise-ledger")
-	if err != nil {
-		emb.Shutdown()
-		return nil, nil, fmt.Errorf("embedded nats: %w", err)
-	}
-	return nc, func() {
-		_ = nc.Drain()
-		for nc.IsDraining() {
-			time.Sleep(10 * time.Millisecond)
-		}
-		emb.Shutdown()
-	}, nil
 }
 
 // waitReady waits until every view has caught up with its stream, or
