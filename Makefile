@@ -1,7 +1,7 @@
 # Plain verbs; CI calls `make test`.
 GO ?= go
 
-.PHONY: run test lint race build bench install
+.PHONY: run test lint race build bench install readme
 
 run: ## serve the ledger with the demo data set, in a folder of its own (never a real ledger's)
 	$(GO) run ./cmd/ledger serve --data ./data-demo --demo
@@ -27,3 +27,7 @@ lint:
 bench:
 	LEDGER_BENCH_EVENTS=100000 $(GO) test -count=1 -run '^$$' -bench Restart -benchtime 3x -timeout 30m ./projections/
 	LEDGER_BENCH_EVENTS=1000000 $(GO) test -count=1 -run '^$$' -bench Verify -benchtime 2x -timeout 60m ./audit/
+
+# Every README example, run as written against a fresh demo on localhost:8080 (needs curl).
+readme:
+	./scripts/readme-examples.sh
