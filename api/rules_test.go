@@ -184,7 +184,7 @@ func TestAPI_BadInputAppendsNothing(t *testing.T) {
 		{"list bad overdue", "GET", commitments + "?overdue=maybe", nil, nil, 400, "validation_failed", "overdue"},
 		{"list bad cursor", "GET", commitments + "?cursor=abc", nil, nil, 400, "validation_failed", "cursor"},
 		{"unknown county", "GET", "/api/v1/counties/110101", nil, nil, 404, "not_found", ""},
-		{"counties bad as_of", "GET", "/api/v1/counties?as_of=2020-01-01", nil, nil, 400, "validation_failed", "as_of"},
+		{"counties bad as_of", "GET", "/api/v1/counties?as_of=2020-13-01", nil, nil, 400, "validation_failed", "as_of"},
 		{"no such endpoint", "GET", "/api/v1/promises", nil, nil, 404, "not_found", ""},
 	}
 	before := h.events()
