@@ -150,6 +150,9 @@ func dateKey(d events.Date) string { return strings.ReplaceAll(d.String(), "-", 
 func conditions(c *events.Commitment, today events.Date, cfg Config) []condition {
 	var out []condition
 	st := c.Status()
+	if st == events.Void {
+		return nil // an entry made in error: nothing to supervise
+	}
 	open := st == events.Open || st == events.PartiallyFulfilled
 	if open {
 		switch days := c.DaysOverdue(today); {
@@ -188,6 +191,8 @@ func idFor(key string, generation int) string {
 // whatever the commitment's state, so only its dispute can end it.
 func reason(a Alert, c *events.Commitment) string {
 	switch st := c.Status(); {
+	case st == events.Void:
+		return "void: the entry was made in error"
 	case a.Rule == DisputeStale:
 		return "dispute resolved"
 	case st == events.Fulfilled:

@@ -36,6 +36,10 @@ func waived() step {
 	return step{events.CommitmentWaivedType, "w1", "2021-01-01", events.CommitmentWaived{Reason: "放弃", Approval: "批复"}}
 }
 
+func voided() step {
+	return step{events.CommitmentVoidedType, "v1", "2021-01-01", events.CommitmentVoided{Reason: "重复录入", Approval: "批复"}}
+}
+
 func cancelled() step {
 	return step{events.CommitmentCancelledType, "x1", "2021-01-01", events.CommitmentCancelled{Reason: "取消", Approval: "批复"}}
 }
@@ -253,6 +257,8 @@ func TestReason(t *testing.T) {
 		{"stale dispute of a fulfilled commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), delivered("100", "2020-12-01"), disputed(), resolved()}, "dispute resolved"},
 		{"stale dispute of a waived commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), waived(), resolved()}, "dispute resolved"},
 		{"stale dispute of a cancelled commitment, resolved", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), cancelled(), resolved()}, "dispute resolved"},
+		{"overdue, then voided", Alert{Rule: Overdue, Due: due}, []step{made(), voided()}, "void: the entry was made in error"},
+		{"stale dispute of a voided entry", Alert{Rule: DisputeStale, Due: due, DisputeID: "d1"}, []step{made(), disputed(), voided()}, "void: the entry was made in error"},
 		{"escalated by an order, then extended", Alert{Rule: Escalated, Due: due, OrderID: "o1"}, []step{made(), ordered("2021-02-15"), extended("2021-09-30")}, "no longer holds"},
 	}
 	for _, tt := range tests {
@@ -349,5 +355,16 @@ func TestParseWebhook_Rules(t *testing.T) {
 	_, err = ParseWebhook("https://hook.example/a rule=late")
 	if err == nil || !strings.HasSuffix(err.Error(), `rule "late": must be one of due_soon, overdue, escalated, dispute_stale`) {
 		t.Errorf("unknown rule: %v", err)
+	}
+}
+
+// An entry made in error raises nothing, whatever holds of it.
+func TestConditions_VoidRaisesNothing(t *testing.T) {
+	c := commitment(t, made(), disputed(), ordered("2021-02-15"), voided())
+	if got := conditions(c, events.MustDate("2023-01-01"), DefaultConfig); len(got) != 0 {
+		t.Fatalf("a void entry raises %v", got)
+	}
+	if got := conditions(commitment(t, made(), disputed(), ordered("2021-02-15")), events.MustDate("2023-01-01"), DefaultConfig); len(got) == 0 {
+		t.Fatal("the same entry, not void, raises nothing: the test proves nothing")
 	}
 }

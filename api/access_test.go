@@ -43,6 +43,9 @@ var permissionMatrix = []struct {
 	{"POST /api/v1/commitments/{id}/amendments", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/waiver", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/cancellation", [6]int{403, 403, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/corrections", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/handover", [6]int{403, 403, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/voiding", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/supervision-orders", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", [6]int{403, 403, 201, 403, 403, 401}},
 
@@ -77,6 +80,9 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 		"POST /api/v1/commitments/{id}/amendments":                       map[string]any{"due": "2027-06-30", "reason": "延期", "approval": "批复"},
 		"POST /api/v1/commitments/{id}/waiver":                           map[string]any{"reason": "放弃", "approval": "批复"},
 		"POST /api/v1/commitments/{id}/cancellation":                     map[string]any{"reason": "取消", "approval": "批复"},
+		"POST /api/v1/commitments/{id}/corrections":                      map[string]any{"fields": map[string]any{"project": "年产10GW单晶硅片项目"}, "reason": "项目名称笔误"},
+		"POST /api/v1/commitments/{id}/handover":                         map[string]any{"department": "楚雄市自然资源和规划局", "reason": "机构改革", "approval": "楚编〔2024〕3号"},
+		"POST /api/v1/commitments/{id}/voiding":                          map[string]any{"reason": "重复录入", "approval": "州投资促进局批复"},
 		"POST /api/v1/commitments/{id}/supervision-orders":               map[string]any{"deadline": "2027-03-31"},
 		"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution": map[string]any{"outcome": "upheld"},
 	}

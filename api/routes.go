@@ -31,6 +31,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/commitments/{id}/cancellation", s.guard(approve, params(handleCommand[events.Cancel](s, "cancellation", nil))))
 	mux.Handle("POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", s.guard(approve, params(handleCommand(s, "resolution",
 		func(r *http.Request, c *events.ResolveDispute) { c.DisputeID = r.PathValue("dispute_id") }))))
+	mux.Handle("POST /api/v1/commitments/{id}/corrections", s.guard(record, params(handleCommand[events.Correct](s, "corrections", nil))))
+	mux.Handle("POST /api/v1/commitments/{id}/handover", s.guard(approve, params(handleCommand[events.HandOver](s, "handover", nil))))
+	mux.Handle("POST /api/v1/commitments/{id}/voiding", s.guard(approve, params(handleCommand[events.VoidEntry](s, "voiding", nil))))
 	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, params(handleCommand[events.OrderSupervision](s, "supervision-orders", nil))))
 
 	mux.Handle("GET /api/v1/commitments/{id}/proof", s.guard(read, params(s.handleProof(), "event")))

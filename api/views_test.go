@@ -115,6 +115,7 @@ func modelTally(cs []*modelCommitment, today string) map[string]any {
 	count("fulfilled", func(c *modelCommitment) bool { return c.status() == "fulfilled" })
 	count("waived", func(c *modelCommitment) bool { return c.status() == "waived" })
 	count("cancelled", func(c *modelCommitment) bool { return c.status() == "cancelled" })
+	count("void", func(c *modelCommitment) bool { return c.status() == "void" }) // the scenario voids nothing: 0 everywhere
 	count("overdue", func(c *modelCommitment) bool { return c.daysOverdue(today) > 0 })
 	count("disputed", func(c *modelCommitment) bool { return c.disputed() })
 	sums := func(pred func(*modelCommitment) bool) []any {

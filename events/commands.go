@@ -42,7 +42,7 @@ func text(field, s string, kind TextKind, required bool, max int) (string, error
 // notTerminal refuses anything but disputes after a waiver or cancellation.
 func notTerminal(c *Commitment) error {
 	if s := c.Status(); s.Terminal() {
-		return ruleError(ErrInvalidState, "", "commitment is %s: only disputes may be recorded", s)
+		return ruleError(ErrInvalidState, "", "commitment is %s: only disputes and corrections may be recorded", s)
 	}
 	return nil
 }

@@ -29,24 +29,26 @@ func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 // Status is where a commitment stands.
 type Status string
 
-// The statuses. Waived and cancelled are terminal: after them only disputes
-// and their resolutions may be recorded.
+// The statuses. Waived, cancelled and void are terminal: after them only
+// disputes, their resolutions and corrections may be recorded. Void is an
+// entry made in error: it leaves every count, sum and rate.
 const (
 	Open               Status = "open"
 	PartiallyFulfilled Status = "partially_fulfilled"
 	Fulfilled          Status = "fulfilled"
 	Waived             Status = "waived"
 	Cancelled          Status = "cancelled"
+	Void               Status = "void"
 )
 
 // Statuses lists the valid statuses in a stable order.
-var Statuses = []Status{Open, PartiallyFulfilled, Fulfilled, Waived, Cancelled}
+var Statuses = []Status{Open, PartiallyFulfilled, Fulfilled, Waived, Cancelled, Void}
 
 // Valid reports whether s is one of [Statuses].
 func (s Status) Valid() bool { return slices.Contains(Statuses, s) }
 
 // Terminal reports whether nothing but disputes may follow.
-func (s Status) Terminal() bool { return s == Waived || s == Cancelled }
+func (s Status) Terminal() bool { return s == Waived || s == Cancelled || s == Void }
 
 // Fulfillment is one recorded delivery. Its ID is the event's id.
 type Fulfillment struct {
@@ -83,7 +85,7 @@ type Commitment struct {
 	CommitmentMade
 
 	Fulfilled         Decimal
-	Terminal          Status // Waived or Cancelled once terminal, else ""
+	Terminal          Status // Waived, Cancelled or Void once terminal, else ""
 	Fulfillments      []Fulfillment
 	Disputes          []Dispute
 	SupervisionOrders []SupervisionOrder
@@ -206,6 +208,16 @@ func (c *Commitment) Apply(e Event) error {
 			c.Terminal = Waived
 		case *CommitmentCancelled:
 			c.Terminal = Cancelled
+		case *CommitmentVoided:
+			c.Terminal = Void
+		case *CommitmentHandedOver:
+			c.Department = d.Department
+		case *CommitmentCorrected:
+			for _, ch := range d.Changes {
+				if err := c.correct(ch); err != nil {
+					return fmt.Errorf("event %s: %w", e.ID, err)
+				}
+			}
 		case *DisputeOpened:
 			c.Disputes = append(c.Disputes, Dispute{ID: e.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: e.EffectiveOn, State: DisputeOpen})
 		case *DisputeResolved:
@@ -222,6 +234,37 @@ func (c *Commitment) Apply(e Event) error {
 	c.LastSeq = e.Sequence
 	c.LastHash = e.Hash
 	c.UpdatedAt = e.RecordedAt
+	return nil
+}
+
+// Correctable lists the fields a correction may change, by JSON path.
+var Correctable = []string{"project", "department", "investor.name", "investor.credit_code", "description", "reference"}
+
+// field returns a pointer to the correctable field at path.
+func (c *Commitment) field(path string) *string {
+	switch path {
+	case "project":
+		return &c.Project
+	case "department":
+		return &c.Department
+	case "investor.name":
+		return &c.Investor.Name
+	case "investor.credit_code":
+		return &c.Investor.CreditCode
+	case "description":
+		return &c.Description
+	case "reference":
+		return &c.Reference
+	}
+	return nil
+}
+
+func (c *Commitment) correct(ch FieldChange) error {
+	f := c.field(ch.Field)
+	if f == nil {
+		return fmt.Errorf("field %q cannot be corrected", ch.Field)
+	}
+	*f = ch.New
 	return nil
 }
 

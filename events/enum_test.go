@@ -13,7 +13,7 @@ func TestOneOf(t *testing.T) {
 	}{
 		{OneOf(Kinds), "one of land, tax, subsidy, fee, infrastructure, financing, other"},
 		{OneOf(Units), "one of CNY, mu, m2, item"},
-		{OneOf(Statuses), "one of open, partially_fulfilled, fulfilled, waived, cancelled"},
+		{OneOf(Statuses), "one of open, partially_fulfilled, fulfilled, waived, cancelled, void"},
 		{OneOf(Resolutions), "one of upheld, rejected"},
 		{OneOf([]Kind{}), "one of "},
 	}

@@ -12,15 +12,18 @@ type Type string
 
 // The event catalog (docs/events.md describes each).
 const (
-	CommitmentMadeType      Type = "commitment.made"
-	FulfillmentRecordedType Type = "fulfillment.recorded"
-	FulfillmentReversedType Type = "fulfillment.reversed"
-	CommitmentAmendedType   Type = "commitment.amended"
-	CommitmentWaivedType    Type = "commitment.waived"
-	CommitmentCancelledType Type = "commitment.cancelled"
-	DisputeOpenedType       Type = "dispute.opened"
-	DisputeResolvedType     Type = "dispute.resolved"
-	SupervisionOrderedType  Type = "supervision.ordered"
+	CommitmentMadeType       Type = "commitment.made"
+	FulfillmentRecordedType  Type = "fulfillment.recorded"
+	FulfillmentReversedType  Type = "fulfillment.reversed"
+	CommitmentAmendedType    Type = "commitment.amended"
+	CommitmentWaivedType     Type = "commitment.waived"
+	CommitmentCancelledType  Type = "commitment.cancelled"
+	DisputeOpenedType        Type = "dispute.opened"
+	DisputeResolvedType      Type = "dispute.resolved"
+	SupervisionOrderedType   Type = "supervision.ordered"
+	CommitmentCorrectedType  Type = "commitment.corrected"
+	CommitmentHandedOverType Type = "commitment.handed_over"
+	CommitmentVoidedType     Type = "commitment.voided"
 )
 
 // Types lists the event types in the catalog's order.
@@ -28,6 +31,7 @@ var Types = []Type{
 	CommitmentMadeType, FulfillmentRecordedType, FulfillmentReversedType,
 	CommitmentAmendedType, CommitmentWaivedType, CommitmentCancelledType,
 	DisputeOpenedType, DisputeResolvedType, SupervisionOrderedType,
+	CommitmentCorrectedType, CommitmentHandedOverType, CommitmentVoidedType,
 }
 
 // Valid reports whether t is one of [Types].
@@ -156,7 +160,40 @@ type (
 		Deadline Date   `json:"deadline"`
 		Note     string `json:"note,omitempty"`
 	}
+
+	// CommitmentCorrected: a mistake in how the promise was written down
+	// (a typo in a name, a wrong reference) is put right. Each change keeps
+	// the old value beside the new, so the history reads on its own.
+	CommitmentCorrected struct {
+		Changes []FieldChange `json:"changes"`
+		Reason  string        `json:"reason"`
+	}
+
+	// CommitmentHandedOver: after a reorganisation (机构改革) the
+	// successor department answers for the promise from now on.
+	CommitmentHandedOver struct {
+		Department         string `json:"department"`
+		PreviousDepartment string `json:"previous_department"`
+		Reason             string `json:"reason"`
+		Approval           string `json:"approval"`
+	}
+
+	// CommitmentVoided: the entry was made in error (no such promise was
+	// made); terminal. It leaves every count, sum and rate, and stays in
+	// history.
+	CommitmentVoided struct {
+		Reason   string `json:"reason"`
+		Approval string `json:"approval"`
+	}
 )
+
+// FieldChange is one corrected field: its JSON path, the value before and
+// the value after.
+type FieldChange struct {
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
 
 // Outcome is how a dispute was resolved.
 type Outcome string
@@ -207,6 +244,12 @@ func (e Event) Decode() (any, error) {
 		v = &DisputeResolved{}
 	case SupervisionOrderedType:
 		v = &SupervisionOrdered{}
+	case CommitmentCorrectedType:
+		v = &CommitmentCorrected{}
+	case CommitmentHandedOverType:
+		v = &CommitmentHandedOver{}
+	case CommitmentVoidedType:
+		v = &CommitmentVoided{}
 	default:
 		return nil, fmt.Errorf("event %s: type %q has no data type in Decode", e.ID, e.Type)
 	}

@@ -125,6 +125,7 @@ type Tally struct {
 	Fulfilled          int               `json:"fulfilled"`
 	Waived             int               `json:"waived"`
 	Cancelled          int               `json:"cancelled"`
+	Void               int               `json:"void"` // entries made in error: in no other count, sum or rate
 	Overdue            int               `json:"overdue"`
 	Disputed           int               `json:"disputed"`
 	Outstanding        []events.Quantity `json:"outstanding"`
@@ -144,6 +145,10 @@ func newTallier() *tallier {
 }
 
 func (t *tallier) add(c *events.Commitment, today events.Date) {
+	if c.Status() == events.Void {
+		t.Void++
+		return
+	}
 	t.Commitments++
 	switch s := c.Status(); s {
 	case events.Open, events.PartiallyFulfilled:
