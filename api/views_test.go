@@ -30,6 +30,8 @@ type modelCommitment struct {
 	id, county, kind, dept, unit string
 	quantity                     *big.Rat
 	madeOn, due                  string
+	originalDue                  string // the due date first promised
+	extendedLate                 bool   // the due date was moved while it was overdue
 	fulfilments                  []*modelFulfilment
 	terminal                     string // "", "waived", "cancelled"
 	disputes                     map[string]bool
@@ -135,29 +137,33 @@ func modelTally(cs []*modelCommitment, today string) map[string]any {
 	}
 	t["outstanding"] = sums(func(c *modelCommitment) bool { return c.isOpen() })
 	t["overdue_outstanding"] = sums(func(c *modelCommitment) bool { return c.daysOverdue(today) > 0 })
-	due, kept := 0, 0
-	for _, c := range cs {
-		if c.due >= today || c.terminal != "" {
-			continue
-		}
-		due++
-		onTime := c.status() == "fulfilled"
-		for _, f := range c.fulfilments {
-			if !f.reversed && f.on > c.due {
-				onTime = false
+	count("extended_after_overdue", func(c *modelCommitment) bool { return c.extendedLate })
+	rate := func(dueOf func(*modelCommitment) string) any {
+		due, kept := 0, 0
+		for _, c := range cs {
+			if dueOf(c) >= today || c.terminal != "" {
+				continue
+			}
+			due++
+			onTime := c.status() == "fulfilled"
+			for _, f := range c.fulfilments {
+				if !f.reversed && f.on > dueOf(c) {
+					onTime = false
+				}
+			}
+			if onTime {
+				kept++
 			}
 		}
-		if onTime {
-			kept++
+		if due == 0 {
+			return nil
 		}
-	}
-	if due == 0 {
-		t["kept_on_time_rate"] = nil
-	} else {
 		// Rounded half up to four decimals, in integers.
 		q := (int64(kept)*20000 + int64(due)) / (2 * int64(due))
-		t["kept_on_time_rate"] = fmt.Sprintf("%d.%04d", q/10000, q%10000)
+		return fmt.Sprintf("%d.%04d", q/10000, q%10000)
 	}
+	t["kept_on_time_rate"] = rate(func(c *modelCommitment) string { return c.due })
+	t["kept_on_original_due_rate"] = rate(func(c *modelCommitment) string { return c.originalDue })
 	return t
 }
 
@@ -242,7 +248,7 @@ func (s *scenario) makeDue(due string) *modelCommitment {
 	body["department"] = dept
 	r := s.h.must(201, "POST", "/api/v1/commitments", body)
 	qty, _ := new(big.Rat).SetString(q)
-	m := &modelCommitment{id: r.str("id"), county: county.Code, kind: kind, dept: dept, unit: unit, quantity: qty, madeOn: madeOn, due: due, disputes: map[string]bool{}}
+	m := &modelCommitment{id: r.str("id"), county: county.Code, kind: kind, dept: dept, unit: unit, quantity: qty, madeOn: madeOn, due: due, originalDue: due, disputes: map[string]bool{}}
 	s.model = append(s.model, m)
 	return m
 }
@@ -284,6 +290,7 @@ func (s *scenario) act(m *modelCommitment) {
 			return
 		}
 		s.h.must(201, "POST", base+"/amendments", map[string]any{"due": due, "reason": "延期", "approval": "批复"})
+		m.extendedLate = m.extendedLate || m.daysOverdue(s.today) > 0
 		m.due = due
 	case 5: // change the quantity, never below what was fulfilled
 		if m.terminal != "" {

@@ -77,6 +77,16 @@ type SupervisionOrder struct {
 	IssuedOn Date
 }
 
+// Extension is an approved change of the due date, remembered so that a
+// promise extended after it was late still shows how late it was.
+type Extension struct {
+	From        Date      // the due date before
+	To          Date      // the due date after
+	EffectiveOn Date      // when it was decided (the event's effective date)
+	RecordedAt  time.Time // when the ledger learned it
+	DaysOverdue int       // how many days overdue the promise was then (0: not late)
+}
+
 // Commitment is one promise folded from its events: the state on which every
 // rule is decided. Build it only with [Commitment.Apply].
 type Commitment struct {
@@ -84,6 +94,8 @@ type Commitment struct {
 	County string
 	CommitmentMade
 
+	OriginalDue       Date        // the due date as first promised
+	Extensions        []Extension // every change of the due date, oldest first
 	Fulfilled         Decimal
 	Terminal          Status // Waived, Cancelled or Void once terminal, else ""
 	Fulfillments      []Fulfillment
@@ -144,6 +156,32 @@ func (c *Commitment) KeptOnTime() bool {
 	return true
 }
 
+// KeptOnOriginalDue reports whether the commitment was fully fulfilled with
+// every counted fulfilment dated on or before the due date first promised:
+// an extension does not make a late promise kept.
+func (c *Commitment) KeptOnOriginalDue() bool {
+	if c.Status() != Fulfilled {
+		return false
+	}
+	for _, f := range c.Fulfillments {
+		if !f.Reversed && f.FulfilledOn.After(c.OriginalDue) {
+			return false
+		}
+	}
+	return true
+}
+
+// ExtendedAfterOverdue reports whether the due date was ever moved while the
+// promise was already late.
+func (c *Commitment) ExtendedAfterOverdue() bool {
+	for _, x := range c.Extensions {
+		if x.DaysOverdue > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 // Disputed reports whether any dispute is open.
 func (c *Commitment) Disputed() bool {
 	for _, d := range c.Disputes {
@@ -160,6 +198,7 @@ func (c *Commitment) Clone() *Commitment {
 	d.Fulfillments = slices.Clone(c.Fulfillments)
 	d.Disputes = slices.Clone(c.Disputes)
 	d.SupervisionOrders = slices.Clone(c.SupervisionOrders)
+	d.Extensions = slices.Clone(c.Extensions)
 	return &d
 }
 
@@ -177,6 +216,7 @@ func (c *Commitment) Apply(e Event) error {
 			return fmt.Errorf("event %s: %s before commitment.made", e.ID, e.Type)
 		}
 		c.ID, c.County, c.CommitmentMade, c.RecordedAt = e.CommitmentID, e.County, *made, e.RecordedAt
+		c.OriginalDue = made.Due
 	} else {
 		if e.CommitmentID != c.ID {
 			return fmt.Errorf("event %s: belongs to commitment %s, not %s", e.ID, e.CommitmentID, c.ID)
@@ -198,7 +238,8 @@ func (c *Commitment) Apply(e Event) error {
 			c.Fulfillments[i].Reversed = true
 			c.Fulfilled = c.Fulfilled.Sub(c.Fulfillments[i].Quantity)
 		case *CommitmentAmended:
-			if d.Due != nil {
+			if d.Due != nil && *d.Due != c.Due {
+				c.Extensions = append(c.Extensions, Extension{From: c.Due, To: *d.Due, EffectiveOn: e.EffectiveOn, RecordedAt: e.RecordedAt, DaysOverdue: c.DaysOverdue(e.EffectiveOn)})
 				c.Due = *d.Due
 			}
 			if d.Quantity != nil {

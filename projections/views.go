@@ -21,6 +21,8 @@ type CommitmentView struct {
 	Reference         string            `json:"reference"`
 	MadeOn            events.Date       `json:"made_on"`
 	Due               events.Date       `json:"due"`
+	OriginalDue       events.Date       `json:"original_due"`
+	Extensions        []ExtensionView   `json:"extensions"`
 	Quantity          events.Quantity   `json:"quantity"`
 	Fulfilled         events.Quantity   `json:"fulfilled"`
 	Outstanding       events.Quantity   `json:"outstanding"`
@@ -54,6 +56,16 @@ type OrderView struct {
 	IssuedOn events.Date `json:"issued_on"`
 }
 
+// ExtensionView is one change of the due date, and how late the promise
+// was when it was made.
+type ExtensionView struct {
+	From        events.Date `json:"from"`
+	To          events.Date `json:"to"`
+	EffectiveOn events.Date `json:"effective_on"`
+	RecordedAt  time.Time   `json:"recorded_at"`
+	DaysOverdue int         `json:"days_overdue"`
+}
+
 // FulfillmentView is one recorded fulfilment; its id is what a reversal names.
 type FulfillmentView struct {
 	ID          string          `json:"id"`
@@ -70,7 +82,8 @@ func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) Com
 	v := CommitmentView{
 		ID: c.ID, County: c.County, CountyName: county.Name, Department: c.Department,
 		Project: c.Project, Investor: c.Investor, Kind: c.Kind, Description: c.Description,
-		Reference: c.Reference, MadeOn: c.MadeOn, Due: c.Due, Quantity: c.Quantity,
+		Reference: c.Reference, MadeOn: c.MadeOn, Due: c.Due, OriginalDue: c.OriginalDue, Quantity: c.Quantity,
+		Extensions:  make([]ExtensionView, 0, len(c.Extensions)),
 		Fulfilled:   events.Quantity{Value: c.Fulfilled, Unit: c.Quantity.Unit},
 		Outstanding: c.Outstanding(), Status: c.Status(),
 		Overdue: days > 0, DaysOverdue: days, Disputed: c.Disputed(),
@@ -78,6 +91,9 @@ func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) Com
 		SupervisionOrders: make([]OrderView, 0, len(c.SupervisionOrders)),
 		Fulfillments:      make([]FulfillmentView, 0, len(c.Fulfillments)),
 		Version:           c.Version, RecordedAt: c.RecordedAt, UpdatedAt: c.UpdatedAt,
+	}
+	for _, x := range c.Extensions {
+		v.Extensions = append(v.Extensions, ExtensionView{From: x.From, To: x.To, EffectiveOn: x.EffectiveOn, RecordedAt: x.RecordedAt, DaysOverdue: x.DaysOverdue})
 	}
 	for _, d := range c.Disputes {
 		v.Disputes = append(v.Disputes, DisputeView{ID: d.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: d.OpenedOn, State: d.State, Note: d.Note})
@@ -131,6 +147,11 @@ type Tally struct {
 	Outstanding        []events.Quantity `json:"outstanding"`
 	OverdueOutstanding []events.Quantity `json:"overdue_outstanding"`
 	KeptOnTimeRate     *string           `json:"kept_on_time_rate"`
+	// ExtendedAfterOverdue counts the promises whose due date was moved while
+	// they were already late; KeptOnOriginalDueRate (按原承诺期限兑现率) is
+	// the kept-on-time rate against the due dates first promised.
+	ExtendedAfterOverdue  int     `json:"extended_after_overdue"`
+	KeptOnOriginalDueRate *string `json:"kept_on_original_due_rate"`
 }
 
 // tallier accumulates a Tally.
@@ -138,6 +159,7 @@ type tallier struct {
 	Tally
 	outstanding, overdueOutstanding map[events.Unit]events.Decimal
 	due, kept                       int64
+	originallyDue, keptOriginal     int64
 }
 
 func newTallier() *tallier {
@@ -177,6 +199,15 @@ func (t *tallier) add(c *events.Commitment, today events.Date) {
 			t.kept++
 		}
 	}
+	if today.After(c.OriginalDue) && !c.Status().Terminal() {
+		t.originallyDue++
+		if c.KeptOnOriginalDue() {
+			t.keptOriginal++
+		}
+	}
+	if c.ExtendedAfterOverdue() {
+		t.ExtendedAfterOverdue++
+	}
 }
 
 func (t *tallier) result() Tally {
@@ -185,6 +216,10 @@ func (t *tallier) result() Tally {
 	if t.due > 0 {
 		r := big.NewRat(t.kept, t.due).FloatString(4)
 		s.KeptOnTimeRate = &r
+	}
+	if t.originallyDue > 0 {
+		r := big.NewRat(t.keptOriginal, t.originallyDue).FloatString(4)
+		s.KeptOnOriginalDueRate = &r
 	}
 	return s
 }
