@@ -64,12 +64,6 @@ func AddTokens(reg access.Registry, j *events.Jurisdiction, now time.Time, w io.
 	return nil
 }
 
-// tokenPrefix begins the id of every demo token; the ledger's own token ids
-// are random letters and digits, never this.
-const tokenPrefix = "demo-"
-
-// IsToken reports whether a token is one of the demo's well-known ones.
-func IsToken(t access.Token) bool { return strings.HasPrefix(t.ID, tokenPrefix) }
 
 // Refuse wraps a registry so that the demo's tokens, whose secrets are
 // public, authenticate nobody: a ledger served without --demo never honours
@@ -79,7 +73,7 @@ func Refuse(r access.Registry) access.Registry { return refused{r} }
 type refused struct{ access.Registry }
 
 func (r refused) Lookup(id string) (access.Token, bool) {
-	if strings.HasPrefix(id, tokenPrefix) {
+	if strings.HasPrefix(id, access.DemoPrefix) {
 		return access.Token{}, false
 	}
 	return r.Registry.Lookup(id)
@@ -89,7 +83,7 @@ func (r refused) Lookup(id string) (access.Token, bool) {
 // the demo data set.
 func Present(r access.Registry) bool {
 	for _, t := range r.List() {
-		if IsToken(t) {
+		if t.Demo() {
 			return true
 		}
 	}

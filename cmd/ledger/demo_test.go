@@ -52,4 +52,15 @@ func TestRun_DemoTokensRefusedWithoutDemo(t *testing.T) {
 	if res.StatusCode != http.StatusOK {
 		t.Errorf("the real admin token: %d", res.StatusCode)
 	}
+	// The demo's admin token administers nothing here, so the real one is
+	// the last admin and cannot be revoked.
+	req, _ = http.NewRequest("POST", url+"/api/v1/tokens/admin/revocation", nil)
+	req.Header.Set("Authorization", "Bearer "+admin[1])
+	if res, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusConflict {
+		t.Errorf("revoking the last real admin beside the demo's: %d, want 409", res.StatusCode)
+	}
 }

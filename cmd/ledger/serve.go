@@ -443,7 +443,7 @@ func (d *damage) Err() error {
 // demo's, and prints it: the only time it is ever shown.
 func firstAdmin(reg access.Registry, j *events.Jurisdiction, stdout io.Writer) error {
 	for _, t := range reg.List() {
-		if !demo.IsToken(t) {
+		if !t.Demo() {
 			return nil
 		}
 	}
