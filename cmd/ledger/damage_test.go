@@ -2,7 +2,11 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -120,5 +124,26 @@ func TestRun_DamagedFolderIsRefusedAtStart(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A task that fails before the ledger is ready (not damage) ends serve with
+// an error instead of leaving it waiting without end.
+func TestRun_WaitReadyEndsWhenATaskFails(t *testing.T) {
+	bg := newTasks(context.Background(), slog.New(slog.NewTextHandler(io.Discard, nil)))
+	bg.Go("x", func(context.Context) error { return errors.New("jetstream: timeout") })
+	n := &node{bg: bg, health: &damage{}, log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	done := make(chan error, 1)
+	go func() { done <- n.untilReady(context.Background(), func() bool { return false }) }()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("waitReady returned nil while nothing was ready")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("waitReady waited on after a task failed")
+	}
+	if err := bg.Stop(nil); err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("the task's failure: %v", err)
 	}
 }

@@ -236,7 +236,7 @@ func (n *node) start(ctx context.Context) error {
 		})
 		n.bg.Go("alerts view", func(ctx context.Context) error { return n.alertView.Run(ctx, n.alertStore) })
 		n.bg.Go("sealer", n.sealer.Run)
-		if err := waitReady(ctx, n.health.Err, n.view.Ready, n.alertView.Ready, n.sealer.Ready); err != nil {
+		if err := n.untilReady(ctx, n.view.Ready, n.alertView.Ready, n.sealer.Ready); err != nil {
 			return err
 		}
 	}
@@ -269,6 +269,21 @@ func (n *node) start(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// untilReady waits until every reader is ready, damage is found, or a
+// background task fails on its way to ready (not damage: a timeout, a
+// cluster that cannot answer), which stops the tasks and ends the wait.
+func (n *node) untilReady(ctx context.Context, ready ...func() bool) error {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(n.bg.ctx, cancel)
+	defer stop()
+	err := waitReady(wctx, n.health.Err, ready...)
+	if n.bg.ctx.Err() != nil && ctx.Err() == nil {
+		return errors.New("a background task failed before the ledger was ready; see the log")
+	}
+	return err
 }
 
 // listen serves the HTTP API (and the metrics, when asked) in the
