@@ -51,7 +51,8 @@ type Sealer struct {
 	sealAt  time.Time         // when this sealer last sealed, or started
 	signer  ed25519.PublicKey // the key the next seal must be signed with, once known
 	ready   bool
-	fault   error // damage found: no seal is made over it, and the sealer is never ready
+	fault   error         // damage found: no seal is made over it, and the sealer is never ready
+	faulted chan struct{} // closed when fault is set
 }
 
 // NewSealer returns a sealer; every and interval default to 1,000 events and 10 minutes.
@@ -65,7 +66,7 @@ func NewSealer(store SealStore, key ed25519.PrivateKey, every uint64, interval t
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}, heads: map[string]string{}}
+	return &Sealer{store: store, key: key, every: every, interval: interval, now: now, log: log, leafOf: map[string]uint64{}, heads: map[string]string{}, faulted: make(chan struct{})}
 }
 
 // PublicKey is the key that verifies the seals.
@@ -190,6 +191,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 		if errors.Is(err, events.ErrDamaged) {
 			s.mu.Lock()
 			s.fault = err
+			close(s.faulted)
 			s.mu.Unlock()
 			s.log.Error("sealer stopped: the ledger's data is damaged; nothing more is sealed", "err", err)
 		}
@@ -205,6 +207,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 	s.mu.Lock()
 	s.sealAt = s.now()
 	s.mu.Unlock()
+	wrongKeyLogged := false
 	for {
 		select {
 		case err := <-followErr:
@@ -229,7 +232,10 @@ func (s *Sealer) Run(ctx context.Context) error {
 			continue
 		}
 		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) && ctx.Err() == nil {
-			s.log.Error("seal failed", "err", err)
+			if !errors.Is(err, ErrWrongKey) || !wrongKeyLogged {
+				s.log.Error("seal failed", "err", err)
+			}
+			wrongKeyLogged = wrongKeyLogged || errors.Is(err, ErrWrongKey)
 		}
 		s.mu.Lock()
 		s.sealAt = s.now()
@@ -288,6 +294,10 @@ func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 			s.mu.RUnlock()
 			return SealedSeal{}, fmt.Errorf("sealer is still reading the stream: %w", events.ErrNotReady)
 		}
+		if own := s.PublicKey(); s.signer != nil && !s.signer.Equal(own) {
+			s.mu.RUnlock()
+			return SealedSeal{}, fmt.Errorf("%w: the key in force is %s (a key rotation is in the stream), but this ledger holds key %s; restart it with the new key (--seal-key)", ErrWrongKey, KeyID(s.signer), KeyID(own))
+		}
 		size, seq := s.tree.Size(), s.lastSeq.Seq()
 		head, _ := s.tree.Root(size)
 		if n := len(s.seals); size == 0 || (n > 0 && s.seals[n-1].Events == size) {
@@ -329,7 +339,28 @@ func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 	return SealedSeal{}, fmt.Errorf("seal: the stream kept moving: %w", events.ErrConflict)
 }
 
-func (s *Sealer) waitFor(ctx context.Context, seq uint64) error { return s.lastSeq.Wait(ctx, seq) }
+// waitFor waits until the record at seq is applied; damage found meanwhile
+// ends the wait with it, since that record will never be applied.
+func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-s.faulted:
+			cancel(s.Err())
+		case <-ctx.Done():
+		}
+	}()
+	err := s.lastSeq.Wait(ctx, seq)
+	if cause := context.Cause(ctx); err != nil && errors.Is(cause, events.ErrDamaged) {
+		return cause
+	}
+	return err
+}
+
+// ErrWrongKey is a seal this ledger will not make: the key it holds is not
+// the key in force.
+var ErrWrongKey = errors.New("not the seal key in force")
 
 // InclusionProof proves that the event with the id is among those the
 // latest seal covers. seq is the event's stream sequence, so that the

@@ -303,6 +303,9 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, s
 		fmt.Fprintln(stdout, "PROBLEM", p)
 	}
 	if !rep.OK() {
+		if pubkey == "" && rep.Rotations > 0 {
+			fmt.Fprintln(stdout, "NOTE the seal key was rotated, and without --pubkey verification starts from the key at hand, the one in force now; seals made before a rotation are checked from the ledger's first key: give it with --pubkey")
+		}
 		return fmt.Errorf("verification found %d problems", len(rep.Problems))
 	}
 	fmt.Fprintln(stdout, "ok: every event matches its hash and its history, and every seal matches the events it covers and is signed by the key")
