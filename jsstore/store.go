@@ -326,13 +326,17 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.D
 	defer cc.Stop()
 	tick := time.NewTicker(stall / 5)
 	defer tick.Stop()
+	var w stallWatch
 	for err == nil {
 		select {
 		case <-ctx.Done():
 			err = ctx.Err()
 		case err = <-failed:
 		case <-tick.C:
-			err = checkStall(ctx, st, &mu, &next, &delivered, stall)
+			mu.Lock()
+			want, quiet := next, time.Since(delivered)
+			mu.Unlock()
+			err = w.check(ctx, st, want, quiet, stall)
 		}
 	}
 	mu.Lock()
@@ -341,27 +345,35 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.D
 	return err
 }
 
-// checkStall reports damage when nothing was delivered for stall while the
-// stream holds messages after the last one delivered.
-func checkStall(ctx context.Context, st jetstream.Stream, mu *sync.Mutex, next *uint64, delivered *time.Time, stall time.Duration) error {
-	mu.Lock()
-	want, quiet := *next, time.Since(*delivered)
-	mu.Unlock()
-	if quiet < stall {
+// stallWatch tells a consumer that stopped delivering from a stream that
+// has nothing more: it reports damage only once the stream has held the
+// message expected next for stall, without its delivery, however long the
+// stream was quiet before.
+type stallWatch struct {
+	since time.Time // when the stream was first seen holding want undelivered
+	want  uint64
+}
+
+func (w *stallWatch) check(ctx context.Context, st jetstream.Stream, want uint64, quiet, stall time.Duration) error {
+	if quiet < stall/5 {
+		w.since = time.Time{} // delivering
 		return nil
 	}
 	ictx, cancel := context.WithTimeout(ctx, stall/5)
 	defer cancel()
 	info, err := st.Info(ictx)
 	if err != nil || info.State.LastSeq < want {
-		return nil // nothing to deliver, or the server cannot say now: not a stall
+		w.since = time.Time{} // nothing to deliver, or the server cannot say now: not a stall
+		return nil
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if *next != want {
-		return nil // it moved meanwhile
+	if w.since.IsZero() || w.want != want {
+		w.since, w.want = time.Now(), want
+		return nil
 	}
-	return &events.DamageError{Stream: info.Config.Name, Sequence: want, Problem: fmt.Sprintf("the stream holds messages up to sequence %d, but nothing after %d was delivered for %s (a damaged store, or a consumer whose filter was changed)", info.State.LastSeq, want-1, quiet.Round(time.Second))}
+	if waited := time.Since(w.since); waited >= stall {
+		return &events.DamageError{Stream: info.Config.Name, Sequence: want, Problem: fmt.Sprintf("the stream holds messages up to sequence %d, but nothing after %d was delivered for %s (a damaged store, or a consumer whose filter was changed)", info.State.LastSeq, want-1, waited.Round(time.Second))}
+	}
+	return nil
 }
 
 // checkDelivery checks that a message is the one expected next, whole.

@@ -592,3 +592,54 @@ func TestAuditorPermissions_READMEMatches(t *testing.T) {
 		t.Fatalf("README lists\n%s\nbut the auditor may\n%s", strings.Join(listed, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A reader that was idle longer than the stall limit, then meets a short
+// delivery delay (a consumer paused for a moment, as a cluster node restart
+// can), is not damage: the stall is timed from when the stream first holds
+// the undelivered message, not from the last delivery.
+func TestFollow_ShortDelayAfterIdleIsNotDamage(t *testing.T) {
+	emb := natstest.Start(t, "")
+	nc, err := emb.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	st, err := jsstore.Open(ctx, nc, jsstore.Config{Stall: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newID(t)
+	if _, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan events.Event, 4)
+	followed := make(chan error, 1)
+	fctx, fcancel := context.WithCancel(ctx)
+	defer fcancel()
+	go func() { followed <- st.Follow(fctx, 0, func(ev events.Event) error { got <- ev; return nil }) }()
+	<-got
+	time.Sleep(3 * time.Second) // idle for longer than the stall limit
+
+	js, _ := jetstream.New(nc)
+	s, _ := js.Stream(ctx, jsstore.DefaultStream)
+	for info := range s.ListConsumers(ctx).Info() {
+		if _, err := js.PauseConsumer(ctx, jsstore.DefaultStream, info.Name, time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := st.Append(ctx, newEvent(t, c, events.FulfillmentRecordedType, ""), 1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-got:
+		if ev.Sequence != 2 {
+			t.Fatalf("delivered %d", ev.Sequence)
+		}
+	case err := <-followed:
+		t.Fatalf("a short delay after an idle spell was taken for damage: %v", err)
+	case <-ctx.Done():
+		t.Fatal("never delivered")
+	}
+}
