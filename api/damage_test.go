@@ -59,13 +59,11 @@ func TestDamage_ConsumerChangedBehindTheLedgersBack(t *testing.T) {
 				t.Fatal("the ledger has no consumers to change")
 			}
 
-			start := time.Now()
+			// The write ends with the damage (not "not_ready" once its 30 s
+			// wait for the view runs out, as it did).
 			r := h.do("POST", "/api/v1/commitments/"+id+"/fulfillments", fulfilment("10", "mu", "2021-01-01"))
 			if r.status != http.StatusServiceUnavailable || r.errCode() != "damaged" || !strings.Contains(r.errMessage(), tc.want) {
 				t.Fatalf("the write after the change: %d %s; want 503 damaged naming %q", r.status, r.raw, tc.want)
-			}
-			if took := time.Since(start); took > 20*time.Second {
-				t.Fatalf("the write waited %s for a view that will never show it", took)
 			}
 			// Nothing more is served from the blinded views, and /readyz says why.
 			before := h.events()
