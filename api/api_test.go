@@ -363,7 +363,7 @@ func TestAPI_HealthAndReady(t *testing.T) {
 	// A ledger still reading its events: not ready, and why. Its metrics,
 	// to a token that may read them, show how far it has got.
 	view := projections.New(quiet()) // never run: never catches up
-	srv := httptest.NewServer(api.New(ledger.New(h.store, view, events.DefaultJurisdiction(), h.clock.Now), projections.NewReads(h.store, view, events.DefaultJurisdiction(), h.clock.Now), api.Config{Tokens: h.tokens, Log: quiet()}))
+	srv := httptest.NewServer(api.New(ledger.New(h.store, view, events.DefaultJurisdiction(), h.clock.Now), projections.NewReads(h.store, view, events.DefaultJurisdiction(), h.clock.Now, nil), api.Config{Tokens: h.tokens, Log: quiet()}))
 	defer srv.Close()
 	starting := *anon
 	starting.url = srv.URL

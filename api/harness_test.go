@@ -107,7 +107,15 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 		ledgerStore = folds
 	}
 	l := ledger.New(st, view, events.DefaultJurisdiction(), clk.Now)
-	reads := projections.NewReads(ledgerStore, view, events.DefaultJurisdiction(), clk.Now)
+	var readDamage struct {
+		sync.Mutex
+		err error
+	}
+	reads := projections.NewReads(ledgerStore, view, events.DefaultJurisdiction(), clk.Now, func(err error) {
+		readDamage.Lock()
+		readDamage.err = err
+		readDamage.Unlock()
+	})
 	as, err := st.OpenAlerts(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +161,11 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	cfg := api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error { return errors.Join(view.Err(), av.Err(), sealer.Err()) }, Log: quiet(), RatePerSecond: 10_000, Burst: 10_000, AuthFailureDelay: time.Millisecond}
+	cfg := api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error {
+		readDamage.Lock()
+		defer readDamage.Unlock()
+		return errors.Join(view.Err(), av.Err(), sealer.Err(), readDamage.err)
+	}, Log: quiet(), RatePerSecond: 10_000, Burst: 10_000, AuthFailureDelay: time.Millisecond}
 	if set.api != nil {
 		set.api(&cfg)
 	}

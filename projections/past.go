@@ -65,7 +65,8 @@ type Past struct {
 	pending  map[string]time.Time // the instant of each principal's fold
 	lastTook time.Duration        // how long the last fold took
 
-	stats pastStats
+	stats    pastStats
+	onDamage func(error) // told of damage a fold finds
 }
 
 // instant is a map key for a time: equal instants, equal keys.
@@ -100,6 +101,9 @@ type PastConfig struct {
 	Keep int
 	// Timeout bounds each fold (default [FoldTimeout]).
 	Timeout time.Duration
+	// OnDamage, when set, is told of damage a fold finds in the stream, so
+	// that the ledger stops serving rather than answer only this request.
+	OnDamage func(error)
 }
 
 // NewPast returns a Past over store; now is the clock (time.Now when nil).
@@ -116,7 +120,7 @@ func NewPast(store events.Store, now func() time.Time, cfg PastConfig) *Past {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = FoldTimeout
 	}
-	return &Past{store: store, now: now, keep: cfg.Keep, timeout: cfg.Timeout, slots: make(chan struct{}, cfg.Folds),
+	return &Past{store: store, now: now, keep: cfg.Keep, timeout: cfg.Timeout, slots: make(chan struct{}, cfg.Folds), onDamage: cfg.OnDamage,
 		inflight: map[instant]*fold{}, pending: map[string]time.Time{}}
 }
 
@@ -200,6 +204,9 @@ func (p *Past) run(f *fold, who string) {
 	defer cancel()
 	start := time.Now()
 	f.view, f.err = p.fold(ctx, f.at)
+	if errors.Is(f.err, events.ErrDamaged) && p.onDamage != nil {
+		p.onDamage(f.err)
+	}
 	p.mu.Lock()
 	delete(p.inflight, keyOf(f.at))
 	delete(p.pending, who)

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -13,20 +14,32 @@ import (
 // state at an instant, and the clock and calendar they are judged on. The
 // write side is the ledger package; the API reads here and writes there.
 type Reads struct {
-	store events.Store
-	live  *Projection
-	past  *Past
-	juris *events.Jurisdiction
-	now   func() time.Time
+	store    events.Store
+	live     *Projection
+	past     *Past
+	juris    *events.Jurisdiction
+	now      func() time.Time
+	onDamage func(error)
 }
 
 // NewReads returns the read side over a store and the live projection that
-// follows it. now is the clock (time.Now outside tests).
-func NewReads(store events.Store, live *Projection, j *events.Jurisdiction, now func() time.Time) *Reads {
+// follows it. now is the clock (time.Now outside tests). onDamage, when not
+// nil, is told of damage any read finds (a history that stalls or misses an
+// event, a past view's fold that meets a gap), so that the ledger stops
+// serving instead of answering only that request.
+func NewReads(store events.Store, live *Projection, j *events.Jurisdiction, now func() time.Time, onDamage func(error)) *Reads {
 	if now == nil {
 		now = time.Now
 	}
-	return &Reads{store: store, live: live, past: NewPast(store, now, PastConfig{}), juris: j, now: now}
+	return &Reads{store: store, live: live, past: NewPast(store, now, PastConfig{OnDamage: onDamage}), juris: j, now: now, onDamage: onDamage}
+}
+
+// damaged passes damage on to onDamage, and returns err.
+func (r *Reads) damaged(err error) error {
+	if r.onDamage != nil && errors.Is(err, events.ErrDamaged) {
+		r.onDamage(err)
+	}
+	return err
 }
 
 // Live is the current view.
@@ -58,11 +71,11 @@ func (r *Reads) History(ctx context.Context, id string) ([]events.Event, error) 
 	}
 	evs, err := r.store.Load(ctx, id)
 	if err != nil {
-		return nil, err
+		return nil, r.damaged(err)
 	}
 	// Events appended since the view was read may follow; none may be missing.
 	if len(evs) < c.Version || (len(evs) > 0 && evs[c.Version-1].Sequence != c.LastSeq) {
-		return nil, &events.DamageError{Sequence: c.LastSeq, Problem: fmt.Sprintf("commitment %s: the view folded %d events up to sequence %d, but its history as read holds %d", id, c.Version, c.LastSeq, len(evs))}
+		return nil, r.damaged(&events.DamageError{Sequence: c.LastSeq, Problem: fmt.Sprintf("commitment %s: the view folded %d events up to sequence %d, but its history as read holds %d", id, c.Version, c.LastSeq, len(evs))})
 	}
 	return evs, nil
 }

@@ -309,7 +309,11 @@ func (n *node) listen(stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	reads := projections.NewReads(n.store, n.view, n.juris, time.Now)
+	reads := projections.NewReads(n.store, n.view, n.juris, time.Now, func(err error) {
+		if n.health.found(err) {
+			n.log.Error("THE LEDGER'S DATA IS DAMAGED (found by a read): it serves nothing until this is mended; GET /readyz says the same", "problem", err)
+		}
+	})
 	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Health: n.health.Err,
 		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln})
 	if n.c.metricsAddr != "" {
@@ -428,10 +432,17 @@ type damage struct {
 	checks []func() error
 }
 
-func (d *damage) found(err error) {
+// found records damage, and reports whether it is news.
+func (d *damage) found(err error) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	for _, e := range d.errs {
+		if e.Error() == err.Error() {
+			return false
+		}
+	}
 	d.errs = append(d.errs, err)
+	return true
 }
 
 // watch adds readers whose Err reports the damage they find.
