@@ -64,7 +64,6 @@ func AddTokens(reg access.Registry, j *events.Jurisdiction, now time.Time, w io.
 	return nil
 }
 
-
 // Refuse wraps a registry so that the demo's tokens, whose secrets are
 // public, authenticate nobody: a ledger served without --demo never honours
 // them, even on a folder where a demo once ran.
