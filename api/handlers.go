@@ -39,7 +39,7 @@ type readyzAnswer struct {
 
 func (s *Server) handleReadyz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ok, problem := s.readiness()
+		ok, problem := s.readiness(r)
 		status := http.StatusOK
 		if !ok {
 			status = http.StatusServiceUnavailable

@@ -1,8 +1,11 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
+	"promiseledger/events"
+	"strings"
 	"sync"
 	"time"
 
@@ -123,17 +126,44 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 	})
 }
 
-// readiness says whether the ledger may answer and, when it may not, why,
-// in a short sentence that shows no counts: /readyz shows it to anyone, and
-// every guarded route refuses with it.
-func (s *Server) readiness() (ready bool, problem string) {
+// readiness says whether the ledger may answer and, when it may not, why.
+// Anyone may ask (/readyz), so the answer shows no counts: damage is told in
+// full — where, how many, which events — only to a principal that may
+// monitor the ledger (supervisor, auditor, admin) and in the log; others
+// learn that the data is damaged, and in which stream.
+func (s *Server) readiness(r *http.Request) (ready bool, problem string) {
 	if err := s.health(); err != nil {
-		return false, err.Error()
+		if s.mayMonitor(r) {
+			return false, err.Error()
+		}
+		return false, damageSummary(err)
 	}
 	if !s.reads.Live().Ready() {
 		return false, "the ledger is still reading its events"
 	}
 	return true, ""
+}
+
+// mayMonitor reports whether the request carries a valid token of a role
+// that may monitor the ledger.
+func (s *Server) mayMonitor(r *http.Request) bool {
+	scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return false
+	}
+	p, err := access.Authenticate(s.tokens, strings.TrimSpace(bearer), s.reads.Today())
+	return err == nil && p.May(access.Monitor)
+}
+
+// damageSummary says that the data is damaged, and in which stream, with
+// no counts or ids.
+func damageSummary(err error) string {
+	where := ""
+	var de *events.DamageError
+	if errors.As(err, &de) && de.Stream != "" {
+		where = " (stream " + de.Stream + ")"
+	}
+	return "the ledger's stored data is damaged" + where + ": it serves nothing until this is mended; the log says exactly what is wrong, and so does /readyz to a supervisor, auditor or admin token"
 }
 
 // ready answers 503 not_ready until the projections have caught up with the
@@ -143,10 +173,10 @@ func (s *Server) readiness() (ready bool, problem string) {
 func (s *Server) ready(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := s.health(); err != nil {
-			writeError(w, err)
+			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "damaged", Message: damageSummary(err)})
 			return
 		}
-		if ok, problem := s.readiness(); !ok {
+		if ok, problem := s.readiness(r); !ok {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: problem + "; retry shortly"})
 			return
