@@ -133,6 +133,9 @@ func ifMatch(h http.Header) ([]int, error) {
 			return nil, malformed
 		}
 	}
+	if len(h.Values("If-Match")) > 0 && len(versions) == 0 {
+		return nil, malformed // present but empty ("", ","): a condition that names nothing is no condition
+	}
 	return versions, nil
 }
 

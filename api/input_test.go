@@ -197,6 +197,8 @@ func TestAPI_IfMatch(t *testing.T) {
 		{"list without the version", "", "POST", path, body, ifMatch(`"2", W/"1", "x"`), 412, "version_mismatch", "If-Match"},
 		{"unquoted", "", "POST", path, body, ifMatch(`1`), 400, "validation_failed", "If-Match"},
 		{"weak unquoted", "", "POST", path, body, ifMatch(`W/1`), 400, "validation_failed", "If-Match"},
+		{"empty", "", "POST", path, body, ifMatch(``), 400, "validation_failed", "If-Match"},
+		{"only commas", "", "POST", path, body, ifMatch(`, ,`), 400, "validation_failed", "If-Match"},
 		{"lowercase weak", "", "POST", path, body, ifMatch(`w/"1"`), 400, "validation_failed", "If-Match"},
 		{"unterminated", "", "POST", path, body, ifMatch(`"1`), 400, "validation_failed", "If-Match"},
 		{"space inside", "", "POST", path, body, ifMatch(`"1 "`), 400, "validation_failed", "If-Match"},
