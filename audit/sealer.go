@@ -342,20 +342,7 @@ func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 // waitFor waits until the record at seq is applied; damage found meanwhile
 // ends the wait with it, since that record will never be applied.
 func (s *Sealer) waitFor(ctx context.Context, seq uint64) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-s.faulted:
-			cancel(s.Err())
-		case <-ctx.Done():
-		}
-	}()
-	err := s.lastSeq.Wait(ctx, seq)
-	if cause := context.Cause(ctx); err != nil && errors.Is(cause, events.ErrDamaged) {
-		return cause
-	}
-	return err
+	return s.lastSeq.WaitUnless(ctx, seq, s.faulted, s.Err)
 }
 
 // ErrWrongKey is a seal this ledger will not make: the key it holds is not

@@ -319,20 +319,7 @@ func (p *Projection) Len() int {
 // that a client reads its own writes. Damage found meanwhile ends the wait
 // with it: that event will never be applied.
 func (p *Projection) WaitFor(ctx context.Context, seq uint64) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	go func() {
-		select {
-		case <-p.faulted:
-			cancel(p.Err())
-		case <-ctx.Done():
-		}
-	}()
-	err := p.applied.Wait(ctx, seq)
-	if cause := context.Cause(ctx); err != nil && errors.Is(cause, events.ErrDamaged) {
-		return cause
-	}
-	return err
+	return p.applied.WaitUnless(ctx, seq, p.faulted, p.Err)
 }
 
 // Commitment returns the current state of one commitment. The result is

@@ -68,3 +68,27 @@ func (p *Position) Wait(ctx context.Context, seq uint64) error {
 		}
 	}
 }
+
+// WaitUnless is Wait, ended early once failed is closed, with the error
+// fault returns: a reader that stopped (on damage) will never reach seq, and
+// whoever waits for it should learn why at once.
+func (p *Position) WaitUnless(ctx context.Context, seq uint64, failed <-chan struct{}, fault func() error) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case <-failed:
+			cancel(fault())
+		case <-ctx.Done():
+		}
+	}()
+	err := p.Wait(ctx, seq)
+	select {
+	case <-failed:
+		if cause := context.Cause(ctx); err != nil && cause != nil && cause != context.Canceled {
+			return cause
+		}
+	default:
+	}
+	return err
+}

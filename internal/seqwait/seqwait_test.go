@@ -33,3 +33,19 @@ func TestPosition(t *testing.T) {
 		t.Fatalf("cancelled wait: %v", err)
 	}
 }
+
+func TestPosition_WaitUnlessEndsOnFailure(t *testing.T) {
+	var p Position
+	failed := make(chan struct{})
+	bad := errors.New("damaged")
+	done := make(chan error, 1)
+	go func() { done <- p.WaitUnless(context.Background(), 5, failed, func() error { return bad }) }()
+	p.Advance(3)
+	close(failed)
+	if err := <-done; !errors.Is(err, bad) {
+		t.Fatalf("WaitUnless after the failure: %v, want the fault", err)
+	}
+	if err := p.WaitUnless(context.Background(), 3, make(chan struct{}), nil); err != nil {
+		t.Fatalf("a position already reached: %v", err)
+	}
+}
