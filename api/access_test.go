@@ -33,6 +33,9 @@ var permissionMatrix = []struct {
 	{"GET /api/v1/commitments/{id}/history", [6]int{200, 404, 200, 200, 200, 401}},
 	{"GET /api/v1/counties", [6]int{200, 200, 200, 200, 200, 401}}, // a county office sees only its own county
 	{"GET /api/v1/counties/{code}", [6]int{200, 404, 200, 200, 200, 401}},
+	{"GET /api/v1/investors", [6]int{200, 200, 200, 200, 200, 401}},               // a county office sees only its own county's
+	{"GET /api/v1/investors/{credit_code}", [6]int{200, 404, 200, 200, 200, 401}}, // another county's promises are not there
+	{"GET /api/v1/projects", [6]int{200, 200, 200, 200, 200, 401}},
 	{"GET /api/v1/aging", [6]int{200, 200, 200, 200, 200, 401}}, // a county office sees only its own county
 
 	{"POST /api/v1/commitments", [6]int{201, 403, 201, 403, 403, 401}},
@@ -115,7 +118,7 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 				}
 				method, path, _ := strings.Cut(row.route, " ")
 				path = strings.NewReplacer("{id}", id, "{dispute_id}", d.body["disputes"].([]any)[0].(map[string]any)["id"].(string),
-					"{code}", "532301", "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h)).Replace(path)
+					"{code}", "532301", "{credit_code}", creditCode(1), "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h)).Replace(path)
 
 				as := h.as(tokenNames[who])
 				as.t = t

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -397,6 +398,9 @@ func (s *Server) listQuery(r *http.Request) (projections.Query, error) {
 		}
 		q.Limit = n
 	}
+	if err := s.searchQuery(v, &q); err != nil {
+		return q, err
+	}
 	if c := v.Get("cursor"); c != "" {
 		b, err := base64.RawURLEncoding.DecodeString(c)
 		if err != nil || !validID(string(b)) {
@@ -527,4 +531,106 @@ func (s *Server) jurisdiction(r *http.Request) *events.Jurisdiction {
 		return j.Only(county)
 	}
 	return j
+}
+
+// searchParams are the search filters the list, the investors and the
+// projects take.
+var searchParams = []string{"q", "credit_code", "investor", "project", "actor", "event_type", "due_from", "due_to", "recorded_from", "recorded_to"}
+
+// searchQuery reads the search filters into q: q= words (each must appear),
+// exact credit_code, actor and event_type, parts of investor and project
+// names, and dates YYYY-MM-DD bounding the due date and the first
+// recording (recorded_*: days in the jurisdiction's calendar, inclusive).
+func (s *Server) searchQuery(v url.Values, q *projections.Query) error {
+	q.Words = strings.Fields(v.Get("q"))
+	q.CreditCode = strings.ToUpper(v.Get("credit_code"))
+	q.Investor, q.Project, q.Actor = v.Get("investor"), v.Get("project"), v.Get("actor")
+	if t := v.Get("event_type"); t != "" {
+		q.EventType = events.Type(t)
+		if !q.EventType.Valid() {
+			return badRequest("validation_failed", "event_type", "event_type: must be %s", events.OneOf(events.Types))
+		}
+	}
+	date := func(name string) (events.Date, error) {
+		d := v.Get(name)
+		if d == "" {
+			return events.Date{}, nil
+		}
+		parsed, err := events.ParseDate(d)
+		if err != nil {
+			return events.Date{}, badRequest("validation_failed", name, "%s: must be a date YYYY-MM-DD", name)
+		}
+		return parsed, nil
+	}
+	var err error
+	if q.DueFrom, err = date("due_from"); err != nil {
+		return err
+	}
+	if q.DueTo, err = date("due_to"); err != nil {
+		return err
+	}
+	loc := s.reads.Jurisdiction().Location
+	from, err := date("recorded_from")
+	if err != nil {
+		return err
+	}
+	if !from.IsZero() {
+		q.RecordedFrom, _ = time.ParseInLocation("2006-01-02", from.String(), loc)
+	}
+	to, err := date("recorded_to")
+	if err != nil {
+		return err
+	}
+	if !to.IsZero() {
+		start, _ := time.ParseInLocation("2006-01-02", to.String(), loc)
+		q.RecordedTo = start.AddDate(0, 0, 1).Add(-time.Nanosecond)
+	}
+	return nil
+}
+
+// groupQuery is the query of the investors and projects views: the search
+// filters and the principal's county scope, judged on today (or ?as_of=).
+func (s *Server) groupQuery(r *http.Request) (projections.Query, error) {
+	q := projections.Query{Today: s.reads.Today()}
+	q.County, q.Nothing = principal(r).Scope("")
+	return q, s.searchQuery(r.URL.Query(), &q)
+}
+
+func (s *Server) handleInvestors() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := s.groupQuery(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string]any{"investors": s.reads.Live().Investors(q)})
+	})
+}
+
+func (s *Server) handleInvestor() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := s.groupQuery(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		code := strings.ToUpper(r.PathValue("credit_code"))
+		d, ok := s.reads.Live().Investor(code, q, s.reads.Jurisdiction())
+		if !ok {
+			writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no promise to an investor with credit code " + strconv.Quote(code)})
+			return
+		}
+		encode(w, http.StatusOK, d)
+	})
+}
+
+func (s *Server) handleProjects() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q, err := s.groupQuery(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		encode(w, http.StatusOK, map[string]any{"projects": s.reads.Live().Projects(q)})
+	})
 }

@@ -14,7 +14,7 @@ func TestAPI_UnknownQueryParameter(t *testing.T) {
 	made := h.must(http.StatusCreated, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2027-12-31"))
 	id := made.str("id")
 	for _, tc := range []struct{ method, path, param string }{
-		{"GET", "/api/v1/commitments?investor=楚雄某某", "investor"},
+		{"GET", "/api/v1/commitments?investor_name=楚雄某某", "investor_name"},
 		{"GET", "/api/v1/commitments?county=532301&Kind=land", "Kind"},
 		{"GET", "/api/v1/commitments/" + id + "?version=1", "version"},
 		{"GET", "/api/v1/commitments/" + id + "/history?from=2020-01-01", "from"},

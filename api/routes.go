@@ -20,7 +20,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.authorize(monitor, s.metrics.handler()))
 
 	mux.Handle("POST /api/v1/commitments", s.guard(record, params(s.handleMake())))
-	mux.Handle("GET /api/v1/commitments", s.guard(read, params(s.handleList(), "county", "kind", "status", "department", "overdue", "limit", "cursor", "as_of")))
+	mux.Handle("GET /api/v1/commitments", s.guard(read, params(s.handleList(), append([]string{"county", "kind", "status", "department", "overdue", "limit", "cursor", "as_of"}, searchParams...)...)))
 	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, params(s.handleGet(), "as_of")))
 	mux.Handle("GET /api/v1/commitments/{id}/history", s.guard(read, params(s.handleHistory(), "as_of")))
 	mux.Handle("POST /api/v1/commitments/{id}/fulfillments", s.guard(record, params(handleCommand[events.RecordFulfillment](s, "fulfillments", nil))))
@@ -46,6 +46,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("GET /api/v1/counties", s.guard(read, params(s.handleCounties(), "as_of")))
 	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, params(s.handleCounty(), "as_of")))
+	mux.Handle("GET /api/v1/investors", s.guard(read, params(s.handleInvestors(), searchParams...)))
+	mux.Handle("GET /api/v1/investors/{credit_code}", s.guard(read, params(s.handleInvestor(), searchParams...)))
+	mux.Handle("GET /api/v1/projects", s.guard(read, params(s.handleProjects(), searchParams...)))
 	mux.Handle("GET /api/v1/aging", s.guard(read, params(s.handleAging(), "as_of")))
 
 	mux.Handle("GET /api/v1/alerts", s.guard(read, params(s.handleAlerts(), "county", "rule", "state")))

@@ -102,6 +102,9 @@ type Commitment struct {
 	Disputes          []Dispute
 	SupervisionOrders []SupervisionOrder
 
+	Actors []string // who recorded its events (token names), in the order they first did
+	Types  []Type   // the types of its events, in the order they first came
+
 	Version    int       // number of events applied
 	LastSeq    uint64    // stream sequence of the last event applied
 	LastHash   string    // hash of the last event applied: the next event's prev_hash
@@ -199,6 +202,8 @@ func (c *Commitment) Clone() *Commitment {
 	d.Disputes = slices.Clone(c.Disputes)
 	d.SupervisionOrders = slices.Clone(c.SupervisionOrders)
 	d.Extensions = slices.Clone(c.Extensions)
+	d.Actors = slices.Clone(c.Actors)
+	d.Types = slices.Clone(c.Types)
 	return &d
 }
 
@@ -270,6 +275,12 @@ func (c *Commitment) Apply(e Event) error {
 		case *SupervisionOrdered:
 			c.SupervisionOrders = append(c.SupervisionOrders, SupervisionOrder{ID: e.ID, Deadline: d.Deadline, Note: d.Note, IssuedOn: e.EffectiveOn})
 		}
+	}
+	if !slices.Contains(c.Actors, e.Actor.Name) {
+		c.Actors = append(c.Actors, e.Actor.Name)
+	}
+	if !slices.Contains(c.Types, e.Type) {
+		c.Types = append(c.Types, e.Type)
 	}
 	c.Version++
 	c.LastSeq = e.Sequence

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -350,10 +351,23 @@ type Query struct {
 	Status     events.Status
 	Department string
 	Overdue    *bool
-	Today      events.Date // the date on which overdue is judged
-	After      string      // the last id of the previous page
-	Limit      int
-	Nothing    bool // match nothing (a filter the principal may not use)
+	// Search: Words must each appear (any case) in the project, investor,
+	// description or reference; CreditCode, Actor and EventType match
+	// exactly; Investor and Project are parts of the name; the due date and
+	// the first recording fall within their bounds (zero: open).
+	Words          []string
+	CreditCode     string
+	Investor       string
+	Project        string
+	Actor          string
+	EventType      events.Type
+	DueFrom, DueTo events.Date
+	RecordedFrom   time.Time
+	RecordedTo     time.Time
+	Today          events.Date // the date on which overdue is judged
+	After          string      // the last id of the previous page
+	Limit          int
+	Nothing        bool // match nothing (a filter the principal may not use)
 }
 
 // List returns up to q.Limit commitments matching q, in id order, after
@@ -388,10 +402,19 @@ func (q Query) matches(c *events.Commitment) bool {
 		q.Kind != "" && c.Kind != q.Kind,
 		q.Status != "" && c.Status() != q.Status,
 		q.Department != "" && c.Department != q.Department,
-		q.Overdue != nil && (c.DaysOverdue(q.Today) > 0) != *q.Overdue:
+		q.Overdue != nil && (c.DaysOverdue(q.Today) > 0) != *q.Overdue,
+		q.CreditCode != "" && c.Investor.CreditCode != q.CreditCode,
+		q.Investor != "" && !strings.Contains(strings.ToLower(c.Investor.Name), strings.ToLower(q.Investor)),
+		q.Project != "" && !strings.Contains(strings.ToLower(c.Project), strings.ToLower(q.Project)),
+		q.Actor != "" && !slices.Contains(c.Actors, q.Actor),
+		q.EventType != "" && !slices.Contains(c.Types, q.EventType),
+		!q.DueFrom.IsZero() && c.Due.Before(q.DueFrom),
+		!q.DueTo.IsZero() && c.Due.After(q.DueTo),
+		!q.RecordedFrom.IsZero() && c.RecordedAt.Before(q.RecordedFrom),
+		!q.RecordedTo.IsZero() && c.RecordedAt.After(q.RecordedTo):
 		return false
 	}
-	return true
+	return allWords(q.Words, c.Project+"\n"+c.Investor.Name+"\n"+c.Description+"\n"+c.Reference)
 }
 
 // Each calls fn for every commitment, in id order, under the read lock.
