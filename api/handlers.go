@@ -228,8 +228,28 @@ func notFound(id string) error {
 // moment is what a read answers for: the live view, or the view as of a
 // past instant.
 type moment struct {
-	at   time.Time // the instant answered: now, for the live view
-	past bool      // at is before now: answer with what was recorded by then
+	at   time.Time   // the instant answered: now, for the live view
+	past bool        // at is before now: answer with what was recorded by then
+	on   events.Date // ?on=: the facts as they stood on that date (zero: none)
+}
+
+// today is the date on which overdue is judged: on, or the date of at.
+func (m moment) today(j *events.Jurisdiction) events.Date {
+	if !m.on.IsZero() {
+		return m.on
+	}
+	return j.Today(m.at)
+}
+
+// live reports whether the live view answers m.
+func (m moment) live() bool { return !m.past && m.on.IsZero() }
+
+// onParam is what a view answers about ?on=, when it was given.
+func (m moment) onParam() *events.Date {
+	if m.on.IsZero() {
+		return nil
+	}
+	return &m.on
 }
 
 // earliestAsOf is the earliest instant a view may be asked for. The ledger
@@ -259,6 +279,16 @@ func (s *Server) momentOf(t time.Time) (moment, error) {
 // knew when the day was over); absent, it is now. Every view that takes
 // as_of reads it here.
 func (s *Server) asOf(r *http.Request) (moment, error) {
+	m, err := s.recordedBy(r)
+	if err != nil {
+		return m, err
+	}
+	m.on, err = s.factsOn(r)
+	return m, err
+}
+
+// recordedBy reads ?as_of= (see asOf).
+func (s *Server) recordedBy(r *http.Request) (moment, error) {
 	v := r.URL.Query().Get("as_of")
 	if v == "" {
 		return moment{at: s.reads.Now()}, nil
@@ -272,6 +302,26 @@ func (s *Server) asOf(r *http.Request) (moment, error) {
 		return moment{}, err
 	}
 	return s.momentOf(t)
+}
+
+// factsOn reads ?on=YYYY-MM-DD: the facts as they stood on that date, by
+// their own dates. A date to come is refused: its facts are not known.
+func (s *Server) factsOn(r *http.Request) (events.Date, error) {
+	v := r.URL.Query().Get("on")
+	if v == "" {
+		return events.Date{}, nil
+	}
+	d, err := events.ParseDate(v)
+	if err != nil {
+		return d, badRequest("validation_failed", "on", "on: must be a date YYYY-MM-DD")
+	}
+	if today := s.reads.Today(); d.After(today) {
+		return d, badRequest("validation_failed", "on", "on: must not be after today (%s): the facts of a day to come are not known", today)
+	}
+	if d.Before(events.DateOf(earliestAsOf, time.UTC)) {
+		return d, badRequest("validation_failed", "on", "on: must not be before %s", events.DateOf(earliestAsOf, time.UTC))
+	}
+	return d, nil
 }
 
 // parseInstant reads an instant in RFC 3339.
@@ -318,13 +368,13 @@ func (s *Server) handleGet() http.Handler {
 			writeError(w, notFound(id))
 			return
 		}
-		today := s.reads.Jurisdiction().Today(m.at)
-		if !m.past {
+		today := m.today(s.reads.Jurisdiction())
+		if m.live() {
 			c, _ := s.reads.Live().Commitment(id)
 			s.writeCommitment(w, http.StatusOK, c, today)
 			return
 		}
-		c, err := s.reads.AsOf(r.Context(), id, m.at)
+		c, err := s.reads.AsOf(r.Context(), id, m.at, m.on)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -431,12 +481,12 @@ func (s *Server) handleList() http.Handler {
 			writeError(w, err)
 			return
 		}
-		view, at, err := s.viewAt(r)
+		view, m, err := s.viewAt(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		q.Today = s.reads.Jurisdiction().Today(at)
+		q.Today = m.today(s.reads.Jurisdiction())
 		items, more := view.List(q)
 		p := page{Items: make([]projections.CommitmentView, 0, len(items))}
 		for _, c := range items {
@@ -451,22 +501,22 @@ func (s *Server) handleList() http.Handler {
 
 // viewAt returns the projection as of ?as_of= and the instant it answers
 // for, on whose date overdue is judged.
-func (s *Server) viewAt(r *http.Request) (*projections.Projection, time.Time, error) {
+func (s *Server) viewAt(r *http.Request) (*projections.Projection, moment, error) {
 	m, err := s.asOf(r)
 	if err != nil {
-		return nil, time.Time{}, err
+		return nil, m, err
 	}
 	p, err := s.view(r, m)
-	return p, m.at, err
+	return p, m, err
 }
 
 // view is the projection as of m: the live one, or a past one folded for
 // the principal.
 func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error) {
-	if !m.past {
+	if m.live() {
 		return s.reads.Live(), nil
 	}
-	p, err := s.reads.Past().View(r.Context(), principal(r).Name, m.at)
+	p, err := s.reads.Past().ViewOn(r.Context(), principal(r).Name, m.at, m.on)
 	var pending *projections.PendingError
 	if errors.As(err, &pending) {
 		s.refused(r, principal(r), http.StatusTooManyRequests, err.Error())
@@ -476,19 +526,24 @@ func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error
 
 func (s *Server) handleCounties() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, at, err := s.viewAt(r)
+		p, m, err := s.viewAt(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		j := s.jurisdiction(r)
-		encode(w, http.StatusOK, map[string]any{"as_of": at.Format(time.RFC3339), "counties": p.Counties(j, j.Today(at))})
+		answer := map[string]any{"as_of": m.at.Format(time.RFC3339), "counties": p.Counties(j, m.today(j))}
+		if on := m.onParam(); on != nil {
+			answer["on"] = on
+		}
+		encode(w, http.StatusOK, answer)
 	})
 }
 
 func (s *Server) handleCounty() http.Handler {
 	type detail struct {
-		AsOf string `json:"as_of"`
+		AsOf string       `json:"as_of"`
+		On   *events.Date `json:"on,omitempty"`
 		projections.CountyDetail
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -498,28 +553,29 @@ func (s *Server) handleCounty() http.Handler {
 			writeError(w, &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no county " + strconv.Quote(r.PathValue("code")) + " in the jurisdiction"})
 			return
 		}
-		p, at, err := s.viewAt(r)
+		p, m, err := s.viewAt(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		encode(w, http.StatusOK, detail{AsOf: at.Format(time.RFC3339), CountyDetail: p.County(county, j.Today(at))})
+		encode(w, http.StatusOK, detail{AsOf: m.at.Format(time.RFC3339), On: m.onParam(), CountyDetail: p.County(county, m.today(j))})
 	})
 }
 
 func (s *Server) handleAging() http.Handler {
 	type aging struct {
-		AsOf string `json:"as_of"`
+		AsOf string       `json:"as_of"`
+		On   *events.Date `json:"on,omitempty"`
 		projections.Aging
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, at, err := s.viewAt(r)
+		p, m, err := s.viewAt(r)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		j := s.jurisdiction(r)
-		encode(w, http.StatusOK, aging{AsOf: at.Format(time.RFC3339), Aging: p.Aging(j, j.Today(at))})
+		encode(w, http.StatusOK, aging{AsOf: m.at.Format(time.RFC3339), On: m.onParam(), Aging: p.Aging(j, m.today(j))})
 	})
 }
 

@@ -58,7 +58,7 @@ func (s *Server) handleOverdueReport() http.Handler {
 			return
 		}
 		j := s.jurisdiction(r)
-		today := j.Today(m.at)
+		today := m.today(j)
 		counties := view.Overdue(j, today)
 		switch format {
 		case "md":

@@ -20,8 +20,8 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /metrics", s.authorize(monitor, s.metrics.handler()))
 
 	mux.Handle("POST /api/v1/commitments", s.guard(record, params(s.handleMake())))
-	mux.Handle("GET /api/v1/commitments", s.guard(read, params(s.handleList(), append([]string{"county", "kind", "status", "department", "overdue", "limit", "cursor", "as_of"}, searchParams...)...)))
-	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, params(s.handleGet(), "as_of")))
+	mux.Handle("GET /api/v1/commitments", s.guard(read, params(s.handleList(), append([]string{"county", "kind", "status", "department", "overdue", "limit", "cursor", "as_of", "on"}, searchParams...)...)))
+	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, params(s.handleGet(), "as_of", "on")))
 	mux.Handle("GET /api/v1/commitments/{id}/history", s.guard(read, params(s.handleHistory(), "as_of")))
 	mux.Handle("POST /api/v1/commitments/{id}/fulfillments", s.guard(record, params(handleCommand[events.RecordFulfillment](s, "fulfillments", nil))))
 	mux.Handle("POST /api/v1/commitments/{id}/reversals", s.guard(record, params(handleCommand[events.ReverseFulfillment](s, "reversals", nil))))
@@ -44,16 +44,16 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/audit/consistency", s.guard(audit, params(s.handleConsistency(), "from", "to")))
 	mux.Handle("GET /api/v1/audit/export", s.guard(audit, params(s.handleExport(), "county", "from", "to", "format")))
 
-	mux.Handle("GET /api/v1/counties", s.guard(read, params(s.handleCounties(), "as_of")))
-	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, params(s.handleCounty(), "as_of")))
+	mux.Handle("GET /api/v1/counties", s.guard(read, params(s.handleCounties(), "as_of", "on")))
+	mux.Handle("GET /api/v1/counties/{code}", s.guard(read, params(s.handleCounty(), "as_of", "on")))
 	mux.Handle("GET /api/v1/investors", s.guard(read, params(s.handleInvestors(), searchParams...)))
 	mux.Handle("GET /api/v1/investors/{credit_code}", s.guard(read, params(s.handleInvestor(), searchParams...)))
 	mux.Handle("GET /api/v1/projects", s.guard(read, params(s.handleProjects(), searchParams...)))
-	mux.Handle("GET /api/v1/aging", s.guard(read, params(s.handleAging(), "as_of")))
+	mux.Handle("GET /api/v1/aging", s.guard(read, params(s.handleAging(), "as_of", "on")))
 
 	mux.Handle("GET /api/v1/alerts", s.guard(read, params(s.handleAlerts(), "county", "rule", "state")))
 	mux.Handle("GET /api/v1/alerts/stream", s.guard(read, params(s.handleAlertStream(), "county", "rule", "state", "since")))
-	mux.Handle("GET /api/v1/reports/overdue", s.guard(read, params(s.handleOverdueReport(), "as_of", "lang", "format")))
+	mux.Handle("GET /api/v1/reports/overdue", s.guard(read, params(s.handleOverdueReport(), "as_of", "on", "lang", "format")))
 
 	mux.Handle("GET /api/v1/tokens", s.guard(manage, params(s.handleTokens())))
 	mux.Handle("POST /api/v1/tokens", s.guard(manage, params(s.handleAddToken())))

@@ -207,6 +207,15 @@ func (c *Commitment) Clone() *Commitment {
 	return &d
 }
 
+// Links checks that an event names the commitment's last event as its
+// predecessor (prev_hash): a history folded whole is a hash chain.
+func (c *Commitment) Links(e Event) error {
+	if e.PrevHash != c.LastHash {
+		return fmt.Errorf("event %s: prev_hash %q does not link to the hash %q of the commitment's last event: the hash chain is broken", e.ID, e.PrevHash, c.LastHash)
+	}
+	return nil
+}
+
 // Apply folds one event into the commitment. The zero Commitment accepts only
 // commitment.made. Events are applied as stored: the rules were checked when
 // the event was decided, so Apply only refuses what cannot be folded at all.
@@ -225,9 +234,6 @@ func (c *Commitment) Apply(e Event) error {
 	} else {
 		if e.CommitmentID != c.ID {
 			return fmt.Errorf("event %s: belongs to commitment %s, not %s", e.ID, e.CommitmentID, c.ID)
-		}
-		if e.PrevHash != c.LastHash {
-			return fmt.Errorf("event %s: prev_hash %q does not link to the hash %q of the commitment's last event: the hash chain is broken", e.ID, e.PrevHash, c.LastHash)
 		}
 		switch d := data.(type) {
 		case *CommitmentMade:

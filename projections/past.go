@@ -69,17 +69,20 @@ type Past struct {
 	onDamage func(error) // told of damage a fold finds
 }
 
-// instant is a map key for a time: equal instants, equal keys.
+// instant is a map key for a past view: the instant recorded by, and the
+// date of the facts (zero: every fact recorded by then).
 type instant struct {
 	sec  int64
 	nsec int
+	on   events.Date
 }
 
-func keyOf(t time.Time) instant { return instant{t.Unix(), t.Nanosecond()} }
+func keyOf(t time.Time, on events.Date) instant { return instant{t.Unix(), t.Nanosecond(), on} }
 
 // fold is one fold, shared by every request for its instant.
 type fold struct {
 	at   time.Time
+	on   events.Date
 	done chan struct{} // closed when view or err is set
 	view *Projection
 	err  error
@@ -88,6 +91,7 @@ type fold struct {
 // pastView is a projection as of an instant.
 type pastView struct {
 	at   time.Time
+	on   events.Date
 	view *Projection
 }
 
@@ -160,16 +164,27 @@ func (p *Past) Stats() PastStats {
 // timeout, or a ctx that ends first, gives an error matching
 // events.ErrNotReady.
 func (p *Past) View(ctx context.Context, who string, t time.Time) (*Projection, error) {
+	return p.ViewOn(ctx, who, t, events.Date{})
+}
+
+// ViewOn is View, keeping of the facts recorded by t only those of date
+// on or before (zero: all): what was owed and overdue on that date, by the
+// dates of the facts — a fulfilment counts from its fulfilled_on, an
+// amendment, waiver or dispute from its effective date — with overdue
+// judged on it. What corrects the record (a reversal of a fulfilment it
+// keeps, a correction, a voiding) counts whatever its date: the mistake it
+// mends was never a fact.
+func (p *Past) ViewOn(ctx context.Context, who string, t time.Time, on events.Date) (*Projection, error) {
 	t = t.UTC()
 	p.mu.Lock()
 	for _, pv := range p.cache {
-		if pv.at.Equal(t) {
+		if pv.at.Equal(t) && pv.on == on {
 			p.mu.Unlock()
 			p.stats.cached.Add(1)
 			return pv.view, nil
 		}
 	}
-	f, running := p.inflight[keyOf(t)]
+	f, running := p.inflight[keyOf(t, on)]
 	switch {
 	case running:
 		p.stats.shared.Add(1)
@@ -180,8 +195,8 @@ func (p *Past) View(ctx context.Context, who string, t time.Time) (*Projection, 
 			p.stats.refused.Add(1)
 			return nil, &PendingError{At: t, Pending: other, RetryAfter: retry}
 		}
-		f = &fold{at: t, done: make(chan struct{})}
-		p.inflight[keyOf(t)], p.pending[who] = f, t
+		f = &fold{at: t, on: on, done: make(chan struct{})}
+		p.inflight[keyOf(t, on)], p.pending[who] = f, t
 		p.stats.folds.Add(1)
 		go p.run(f, who)
 	}
@@ -203,16 +218,16 @@ func (p *Past) run(f *fold, who string) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.timeout)
 	defer cancel()
 	start := time.Now()
-	f.view, f.err = p.fold(ctx, f.at)
+	f.view, f.err = p.fold(ctx, f.at, f.on)
 	if errors.Is(f.err, events.ErrDamaged) && p.onDamage != nil {
 		p.onDamage(f.err)
 	}
 	p.mu.Lock()
-	delete(p.inflight, keyOf(f.at))
+	delete(p.inflight, keyOf(f.at, f.on))
 	delete(p.pending, who)
 	p.lastTook = time.Since(start)
 	if f.err == nil && f.at.Before(p.now().Add(-time.Minute)) {
-		p.cache = append(p.cache, pastView{at: f.at, view: f.view})
+		p.cache = append(p.cache, pastView{at: f.at, on: f.on, view: f.view})
 		if len(p.cache) > p.keep {
 			p.cache = p.cache[1:]
 		}
@@ -221,8 +236,9 @@ func (p *Past) run(f *fold, who string) {
 	close(f.done)
 }
 
-// fold waits for a slot, then folds every event recorded at or before t.
-func (p *Past) fold(ctx context.Context, t time.Time) (*Projection, error) {
+// fold waits for a slot, then folds every event recorded at or before t
+// (and, when on is set, a fact of that date or before).
+func (p *Past) fold(ctx context.Context, t time.Time, on events.Date) (*Projection, error) {
 	late := func() error {
 		p.stats.timedOut.Add(1)
 		return fmt.Errorf("the view as of %s was not computed within %s: %w", t.Format(time.RFC3339Nano), p.timeout, events.ErrNotReady)
@@ -234,7 +250,10 @@ func (p *Past) fold(ctx context.Context, t time.Time) (*Projection, error) {
 		return nil, late()
 	}
 	v := New(nil)
-	known := func(ev events.Event) bool { return !ev.RecordedAt.After(t) }
+	v.partial = !on.IsZero() // histories with holes: no prev_hash links to check
+	known := func(ev events.Event) bool {
+		return !ev.RecordedAt.After(t) && (on.IsZero() || v.factBy(ev, on))
+	}
 	err := v.CatchUp(ctx, p.store, known, nil)
 	switch {
 	case err == nil:

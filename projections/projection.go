@@ -37,6 +37,7 @@ type Projection struct {
 	receipts    map[string]Receipt
 	applied     seqwait.Position // stream sequence of the last message applied; advanced under mu
 	lastEvent   eventRef         // the last event folded
+	partial     bool             // folds only some events of a history (the facts of a date): links are not checked
 
 	ready    atomic.Bool
 	fault    atomic.Pointer[error] // damage found: the projection stops and is never ready again
@@ -289,6 +290,11 @@ func (p *Projection) fold(ev events.Event) error {
 	if exists {
 		c = old.Clone()
 	}
+	if exists && !p.partial {
+		if err := c.Links(ev); err != nil {
+			return err
+		}
+	}
 	if err := c.Apply(ev); err != nil {
 		return err
 	}
@@ -304,6 +310,29 @@ func (p *Projection) fold(ev events.Event) error {
 		}
 	}
 	return nil
+}
+
+// factBy reports whether an event is a fact of date on or before, for a
+// fold of the facts as they stood on that date: by its effective date,
+// except what corrects the record, which counts whatever its date when
+// what it corrects is there (a correction or voiding of a commitment made
+// by then, a reversal of a fulfilment kept).
+func (p *Projection) factBy(ev events.Event, on events.Date) bool {
+	p.mu.RLock()
+	c, exists := p.commitments[ev.CommitmentID]
+	p.mu.RUnlock()
+	switch ev.Type {
+	case events.CommitmentCorrectedType, events.CommitmentVoidedType:
+		return exists
+	case events.FulfillmentReversedType:
+		data, err := ev.Decode()
+		if err != nil || !exists {
+			return false
+		}
+		id := data.(*events.FulfillmentReversed).FulfillmentID
+		return slices.ContainsFunc(c.Fulfillments, func(f events.Fulfillment) bool { return f.ID == id && !f.Reversed })
+	}
+	return !ev.EffectiveOn.After(on)
 }
 
 // Applied is the stream sequence of the last event applied.

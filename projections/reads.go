@@ -81,21 +81,26 @@ func (r *Reads) History(ctx context.Context, id string) ([]events.Event, error) 
 }
 
 // AsOf returns the commitment as the ledger knew it at instant t: folded
-// from the events recorded at or before t.
-func (r *Reads) AsOf(ctx context.Context, id string, t time.Time) (*events.Commitment, error) {
+// from the events recorded at or before t; when on is set, only the facts
+// of that date or before (see [Past.ViewOn]).
+func (r *Reads) AsOf(ctx context.Context, id string, t time.Time, on events.Date) (*events.Commitment, error) {
 	evs, err := r.History(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	var known []events.Event
+	p := New(nil)
+	p.partial = !on.IsZero()
 	for _, e := range evs {
-		if !e.RecordedAt.After(t) {
-			known = append(known, e)
+		if e.RecordedAt.After(t) || (!on.IsZero() && !p.factBy(e, on)) {
+			continue
+		}
+		if err := p.Apply(e); err != nil {
+			return nil, fmt.Errorf("commitment %s as of %s: %w", id, t.Format(time.RFC3339), err)
 		}
 	}
-	c, err := events.Fold(known)
-	if err != nil {
-		return nil, fmt.Errorf("commitment %s as of %s: %w", id, t.Format(time.RFC3339), err)
+	c, ok := p.Commitment(id)
+	if !ok {
+		return nil, fmt.Errorf("commitment %s as of %s: %w", id, t.Format(time.RFC3339), events.ErrNotFound)
 	}
 	return c, nil
 }

@@ -143,20 +143,21 @@ func alertsCmd(ctx context.Context, args []string, getenv func(string) string, s
 // reportCmd prints the overdue bulletin.
 func reportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "overdue" {
-		return errors.New(`report: the report's name is required: "ledger report overdue --as-of DATE [--format md|csv|json] [--lang zh|en]"`)
+		return errors.New(`report: the report's name is required: "ledger report overdue [--as-of DATE] [--on DATE] [--format md|csv|json] [--lang zh|en]"`)
 	}
 	var c clientFlags
-	var asOf, format, lang string
+	var asOf, on, format, lang string
 	fs := flag.NewFlagSet("report overdue", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.register(fs, getenv)
 	fs.StringVar(&asOf, "as-of", "", "the date of the bulletin, YYYY-MM-DD (default: now)")
+	fs.StringVar(&on, "on", "", "the facts as they stood on this date, YYYY-MM-DD, by their own dates (migrated promises included)")
 	fs.StringVar(&format, "format", "md", "md, csv or json")
 	fs.StringVar(&lang, "lang", "zh", "zh or en")
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
-	res, err := c.get(ctx, "/api/v1/reports/overdue", query(map[string]string{"format": format, "lang": lang, "as_of": asOf}))
+	res, err := c.get(ctx, "/api/v1/reports/overdue", query(map[string]string{"format": format, "lang": lang, "as_of": asOf, "on": on}))
 	if err != nil {
 		return err
 	}
