@@ -91,3 +91,37 @@ func TestSearch_InvestorsProjectsAndFilters(t *testing.T) {
 		}
 	}
 }
+
+// An enterprise not registered yet is recorded without a credit code when
+// the request says so, and gets one later by a correction.
+func TestSearch_UnregisteredInvestor(t *testing.T) {
+	h := newHarness(t)
+	c := commitment("532301", "subsidy", "1000", "CNY", "2020-03-15", "2027-06-30")
+	c["investor"] = map[string]any{"name": "筹建中的新能源公司", "registered": false}
+	r := h.must(http.StatusCreated, "POST", "/api/v1/commitments", c)
+	id := r.str("id")
+	if inv := r.body["investor"].(map[string]any); inv["registered"] != false || inv["credit_code"] != "" {
+		t.Fatalf("an unregistered investor: %v", inv)
+	}
+	before := h.events()
+	c["investor"] = map[string]any{"name": "筹建中的新能源公司", "registered": false, "credit_code": creditCode(9)}
+	if r := h.do("POST", "/api/v1/commitments", c); r.status != http.StatusBadRequest || r.errField() != "investor.credit_code" {
+		t.Fatalf("registered false with a credit code: %d %s", r.status, r.raw)
+	}
+	c["investor"] = map[string]any{"name": "筹建中的新能源公司"}
+	if r := h.do("POST", "/api/v1/commitments", c); r.status != http.StatusBadRequest || r.errField() != "investor.credit_code" {
+		t.Fatalf("no credit code, not said unregistered: %d %s", r.status, r.raw)
+	}
+	if h.events() != before {
+		t.Fatal("a refused request appended an event")
+	}
+	invs := h.must(http.StatusOK, "GET", "/api/v1/investors?q="+url.QueryEscape("新能源"), nil).body["investors"].([]any)
+	if len(invs) != 1 || invs[0].(map[string]any)["credit_code"] != "" {
+		t.Fatalf("investors before registration: %v", invs)
+	}
+	r = h.must(http.StatusCreated, "POST", "/api/v1/commitments/"+id+"/corrections", map[string]any{"fields": map[string]any{"investor": map[string]any{"credit_code": creditCode(9)}}, "reason": "企业已登记注册"})
+	if inv := r.body["investor"].(map[string]any); inv["credit_code"] != creditCode(9) || inv["registered"] != nil {
+		t.Fatalf("after registration: %v", inv)
+	}
+	h.must(http.StatusOK, "GET", "/api/v1/investors/"+creditCode(9), nil)
+}

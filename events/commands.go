@@ -51,6 +51,7 @@ func notTerminal(c *Commitment) error {
 type InvestorInput struct {
 	Name       string `json:"name"`
 	CreditCode string `json:"credit_code"`
+	Registered *bool  `json:"registered"` // false: not registered yet, no credit code
 }
 
 // MakeCommitment records a new promise: POST /api/v1/commitments.
@@ -87,7 +88,13 @@ func (m MakeCommitment) Decide(j *Jurisdiction, today Date) (CommitmentMade, err
 		return out, err
 	}
 	out.Investor.CreditCode = strings.ToUpper(m.Investor.CreditCode)
-	if err := ValidateCreditCode(out.Investor.CreditCode); err != nil {
+	if r := m.Investor.Registered; r != nil && !*r {
+		if out.Investor.CreditCode != "" {
+			return out, invalid("investor.credit_code", "must be empty when investor.registered is false (an enterprise not registered yet has none)")
+		}
+		unregistered := false
+		out.Investor.Registered = &unregistered
+	} else if err := ValidateCreditCode(out.Investor.CreditCode); err != nil {
 		return out, err
 	}
 	out.Kind = Kind(m.Kind)

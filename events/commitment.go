@@ -323,6 +323,9 @@ func (c *Commitment) correct(ch FieldChange) error {
 		return fmt.Errorf("field %q cannot be corrected", ch.Field)
 	}
 	*f = ch.New
+	if ch.Field == "investor.credit_code" && ch.New != "" {
+		c.Investor.Registered = nil // it has a credit code now: registered
+	}
 	return nil
 }
 

@@ -91,6 +91,9 @@ type (
 	Investor struct {
 		Name       string `json:"name"`
 		CreditCode string `json:"credit_code"`
+		// Registered is false for an enterprise not registered yet (no
+		// credit code: it gets one later by a correction); absent otherwise.
+		Registered *bool `json:"registered,omitempty"`
 	}
 
 	// CommitmentMade: a county promised an incentive to an investor.

@@ -83,16 +83,27 @@ func contains(s []string, v string) bool {
 func (p *Projection) Investors(q Query) []InvestorSummary {
 	words := q.Words
 	q.Words = nil
-	keys, byKey := p.group(q, func(c *events.Commitment) string { return c.Investor.CreditCode })
+	keys, byKey := p.group(q, investorKey)
 	out := []InvestorSummary{}
 	for _, k := range keys {
-		tally, counties, names := summarise(byKey[k], q.Today)
-		if !allWords(words, k+"\n"+strings.Join(names, "\n")) {
+		cs := byKey[k]
+		code := cs[0].Investor.CreditCode
+		tally, counties, names := summarise(cs, q.Today)
+		if !allWords(words, code+"\n"+strings.Join(names, "\n")) {
 			continue
 		}
-		out = append(out, InvestorSummary{CreditCode: k, Names: names, Counties: counties, Tally: tally})
+		out = append(out, InvestorSummary{CreditCode: code, Names: names, Counties: counties, Tally: tally})
 	}
 	return out
+}
+
+// investorKey groups by credit code, and an enterprise not registered yet
+// (no credit code) by its name.
+func investorKey(c *events.Commitment) string {
+	if c.Investor.CreditCode == "" {
+		return "\x00" + c.Investor.Name
+	}
+	return c.Investor.CreditCode
 }
 
 // Investor is one investor's promises among those matching q; false when
