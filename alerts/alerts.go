@@ -29,10 +29,13 @@ const (
 	Overdue      Rule = "overdue"       // due date passed, not fulfilled, waived or cancelled
 	Escalated    Rule = "escalated"     // overdue more than M days, or a supervision order's deadline passed
 	DisputeStale Rule = "dispute_stale" // a dispute open more than K days
+	// OrderUnacknowledged: a supervision order not signed for (签收) within
+	// A days of its issue.
+	OrderUnacknowledged Rule = "order_unacknowledged"
 )
 
 // Rules lists the rules in a stable order.
-var Rules = []Rule{DueSoon, Overdue, Escalated, DisputeStale}
+var Rules = []Rule{DueSoon, Overdue, Escalated, DisputeStale, OrderUnacknowledged}
 
 // Valid reports whether r is one of [Rules].
 func (r Rule) Valid() bool { return slices.Contains(Rules, r) }
@@ -51,7 +54,7 @@ func (r Rule) Audience() []string {
 	switch r {
 	case DueSoon:
 		return []string{ToCounty}
-	case Overdue:
+	case Overdue, OrderUnacknowledged:
 		return []string{ToCounty, ToSupervisors}
 	}
 	return []string{ToSupervisors}
@@ -66,10 +69,11 @@ type Config struct {
 	DueSoonDays      int // due_soon when due within this many days (default 30)
 	EscalateDays     int // escalated when overdue more than this many days (default 90)
 	DisputeStaleDays int // dispute_stale when open more than this many days (default 30)
+	AckDays          int // order_unacknowledged when an order is not signed for within this many days (default 3)
 }
 
 // DefaultConfig is the thresholds of the seed's practice.
-var DefaultConfig = Config{DueSoonDays: 30, EscalateDays: 90, DisputeStaleDays: 30}
+var DefaultConfig = Config{DueSoonDays: 30, EscalateDays: 90, DisputeStaleDays: 30, AckDays: 3}
 
 // Validate checks the thresholds.
 func (c Config) Validate() error {
@@ -82,6 +86,9 @@ func (c Config) Validate() error {
 	}
 	if c.DisputeStaleDays < 1 || c.DisputeStaleDays > 3650 {
 		errs = append(errs, fmt.Errorf("dispute-stale days %d: must be 1 to 3650", c.DisputeStaleDays))
+	}
+	if c.AckDays < 1 || c.AckDays > 365 {
+		errs = append(errs, fmt.Errorf("ack days %d: must be 1 to 365", c.AckDays))
 	}
 	return errors.Join(errs...)
 }
@@ -165,6 +172,9 @@ func conditions(c *events.Commitment, today events.Date, cfg Config) []condition
 			}
 		}
 		for _, o := range c.SupervisionOrders {
+			if o.State == events.OrderIssued && today.DaysSince(o.IssuedOn) > cfg.AckDays {
+				out = append(out, condition{key: Key(OrderUnacknowledged, c.ID, "order"+o.ID), rule: OrderUnacknowledged, orderID: o.ID})
+			}
 			if today.After(o.Deadline) {
 				d := o.Deadline
 				out = append(out, condition{key: Key(Escalated, c.ID, "order"+o.ID), rule: Escalated, deadline: &d, orderID: o.ID})
@@ -195,6 +205,8 @@ func reason(a Alert, c *events.Commitment) string {
 		return "void: the entry was made in error"
 	case a.Rule == DisputeStale:
 		return "dispute resolved"
+	case a.Rule == OrderUnacknowledged:
+		return "order signed for"
 	case st == events.Fulfilled:
 		return "fulfilled"
 	case st == events.Waived, st == events.Cancelled:

@@ -178,7 +178,9 @@ func TestConditions(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := commitment(t, tt.steps...)
-			got := conditions(c, events.MustDate(tt.today), tt.cfg)
+			// Orders here are never signed for: order_unacknowledged, which
+			// TestConditions_OrderUnacknowledged covers, is left aside.
+			got := slices.DeleteFunc(conditions(c, events.MustDate(tt.today), tt.cfg), func(x condition) bool { return x.rule == OrderUnacknowledged })
 			want := tt.want
 			if want == nil {
 				want = []string{}
@@ -281,6 +283,7 @@ func TestRule_Audience(t *testing.T) {
 		{Overdue, []string{"county", "supervisors"}, true},
 		{Escalated, []string{"supervisors"}, false},
 		{DisputeStale, []string{"supervisors"}, false},
+		{OrderUnacknowledged, []string{"county", "supervisors"}, true},
 	}
 	if len(tests) != len(Rules) {
 		t.Fatalf("Rules is %v: state the audience of every rule here", Rules)
@@ -320,15 +323,17 @@ func TestConfig_Validate(t *testing.T) {
 		want []string // what the error names; nil when valid
 	}{
 		{DefaultConfig, nil},
-		{Config{1, 1, 1}, nil},
-		{Config{365, 3650, 3650}, nil},
-		{Config{0, 90, 30}, []string{"due-soon days 0"}},
-		{Config{366, 90, 30}, []string{"due-soon days 366"}},
-		{Config{30, 0, 30}, []string{"escalate days 0"}},
-		{Config{30, 3651, 30}, []string{"escalate days 3651"}},
-		{Config{30, 90, 0}, []string{"dispute-stale days 0"}},
-		{Config{30, 90, 3651}, []string{"dispute-stale days 3651"}},
-		{Config{-1, -1, -1}, []string{"due-soon days -1", "escalate days -1", "dispute-stale days -1"}},
+		{Config{1, 1, 1, 1}, nil},
+		{Config{365, 3650, 3650, 365}, nil},
+		{Config{0, 90, 30, 3}, []string{"due-soon days 0"}},
+		{Config{366, 90, 30, 3}, []string{"due-soon days 366"}},
+		{Config{30, 0, 30, 3}, []string{"escalate days 0"}},
+		{Config{30, 3651, 30, 3}, []string{"escalate days 3651"}},
+		{Config{30, 90, 0, 3}, []string{"dispute-stale days 0"}},
+		{Config{30, 90, 3651, 3}, []string{"dispute-stale days 3651"}},
+		{Config{30, 90, 30, 0}, []string{"ack days 0"}},
+		{Config{30, 90, 30, 366}, []string{"ack days 366"}},
+		{Config{-1, -1, -1, -1}, []string{"due-soon days -1", "escalate days -1", "dispute-stale days -1", "ack days -1"}},
 	}
 	for _, tt := range tests {
 		err := tt.cfg.Validate()
@@ -353,7 +358,7 @@ func TestParseWebhook_Rules(t *testing.T) {
 		t.Errorf("parsed %+v", w)
 	}
 	_, err = ParseWebhook("https://hook.example/a rule=late")
-	if err == nil || !strings.HasSuffix(err.Error(), `rule "late": must be one of due_soon, overdue, escalated, dispute_stale`) {
+	if err == nil || !strings.HasSuffix(err.Error(), `rule "late": must be one of due_soon, overdue, escalated, dispute_stale, order_unacknowledged`) {
 		t.Errorf("unknown rule: %v", err)
 	}
 }
@@ -366,5 +371,31 @@ func TestConditions_VoidRaisesNothing(t *testing.T) {
 	}
 	if got := conditions(commitment(t, made(), disputed(), ordered("2021-02-15")), events.MustDate("2023-01-01"), DefaultConfig); len(got) == 0 {
 		t.Fatal("the same entry, not void, raises nothing: the test proves nothing")
+	}
+}
+
+// An order not signed for within AckDays of its issue raises
+// order_unacknowledged, from the day after; signing for it ends it.
+func TestConditions_OrderUnacknowledged(t *testing.T) {
+	cfg := DefaultConfig                                   // AckDays 3
+	issued := commitment(t, made(), ordered("2021-02-15")) // issued on its effective date, 2021-01-01
+	keys := func(c *events.Commitment, today string) []string {
+		var out []string
+		for _, x := range conditions(c, events.MustDate(today), cfg) {
+			if x.rule == OrderUnacknowledged {
+				out = append(out, x.key)
+			}
+		}
+		return out
+	}
+	if got := keys(issued, "2021-01-04"); len(got) != 0 {
+		t.Fatalf("on day 3: %v", got)
+	}
+	if got := keys(issued, "2021-01-05"); len(got) != 1 || got[0] != Key(OrderUnacknowledged, issued.ID, "order"+issued.SupervisionOrders[0].ID) {
+		t.Fatalf("on day 4: %v", got)
+	}
+	signed := commitment(t, made(), ordered("2021-02-15"), step{events.OrderAcknowledgedType, "a1", "2021-01-02", events.OrderSignedFor{OrderStep: events.OrderStep{OrderID: issued.SupervisionOrders[0].ID}}})
+	if got := keys(signed, "2021-01-10"); len(got) != 0 {
+		t.Fatalf("signed for: %v", got)
 	}
 }

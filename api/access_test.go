@@ -49,6 +49,12 @@ var permissionMatrix = []struct {
 	{"POST /api/v1/commitments/{id}/corrections", [6]int{201, 404, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/handover", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/voiding", [6]int{403, 403, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/acknowledgement", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/progress", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure-request", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure", [6]int{403, 403, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/extension-requests", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/commitments/{id}/extension-requests/{request_id}/decision", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/supervision-orders", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution", [6]int{403, 403, 201, 403, 403, 401}},
 
@@ -77,17 +83,23 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 	tokenNames := map[string]string{"county (own)": "county-532301", "county (other)": "county-532322",
 		"supervisor": "supervisor", "auditor": "auditor", "admin": "admin", "no token": ""}
 	bodies := map[string]any{
-		"POST /api/v1/commitments":                                       commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31"),
-		"POST /api/v1/commitments/{id}/fulfillments":                     fulfilment("10", "mu", "2020-10-01"),
-		"POST /api/v1/commitments/{id}/disputes":                         map[string]any{"complainant": "企业", "summary": "未兑现"},
-		"POST /api/v1/commitments/{id}/amendments":                       map[string]any{"due": "2027-06-30", "reason": "延期", "approval": "批复"},
-		"POST /api/v1/commitments/{id}/waiver":                           map[string]any{"reason": "放弃", "approval": "批复"},
-		"POST /api/v1/commitments/{id}/cancellation":                     map[string]any{"reason": "取消", "approval": "批复"},
-		"POST /api/v1/commitments/{id}/corrections":                      map[string]any{"fields": map[string]any{"project": "年产10GW单晶硅片项目"}, "reason": "项目名称笔误"},
-		"POST /api/v1/commitments/{id}/handover":                         map[string]any{"department": "楚雄市自然资源和规划局", "reason": "机构改革", "approval": "楚编〔2024〕3号"},
-		"POST /api/v1/commitments/{id}/voiding":                          map[string]any{"reason": "重复录入", "approval": "州投资促进局批复"},
-		"POST /api/v1/commitments/{id}/supervision-orders":               map[string]any{"deadline": "2027-03-31"},
-		"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution": map[string]any{"outcome": "upheld"},
+		"POST /api/v1/commitments":                                                    commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31"),
+		"POST /api/v1/commitments/{id}/fulfillments":                                  fulfilment("10", "mu", "2020-10-01"),
+		"POST /api/v1/commitments/{id}/disputes":                                      map[string]any{"complainant": "企业", "summary": "未兑现"},
+		"POST /api/v1/commitments/{id}/amendments":                                    map[string]any{"due": "2027-06-30", "reason": "延期", "approval": "批复"},
+		"POST /api/v1/commitments/{id}/waiver":                                        map[string]any{"reason": "放弃", "approval": "批复"},
+		"POST /api/v1/commitments/{id}/cancellation":                                  map[string]any{"reason": "取消", "approval": "批复"},
+		"POST /api/v1/commitments/{id}/corrections":                                   map[string]any{"fields": map[string]any{"project": "年产10GW单晶硅片项目"}, "reason": "项目名称笔误"},
+		"POST /api/v1/commitments/{id}/handover":                                      map[string]any{"department": "楚雄市自然资源和规划局", "reason": "机构改革", "approval": "楚编〔2024〕3号"},
+		"POST /api/v1/commitments/{id}/voiding":                                       map[string]any{"reason": "重复录入", "approval": "州投资促进局批复"},
+		"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/acknowledgement": map[string]any{"note": "已签收"},
+		"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/progress":        map[string]any{"note": "已完成征收"},
+		"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure-request": map[string]any{"evidence": "出让合同"},
+		"POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure":         map[string]any{"outcome": "closed"},
+		"POST /api/v1/commitments/{id}/extension-requests":                            map[string]any{"due": "2028-06-30", "reason": "征地延误"},
+		"POST /api/v1/commitments/{id}/extension-requests/{request_id}/decision":      map[string]any{"outcome": "approved", "approval": "批复"},
+		"POST /api/v1/commitments/{id}/supervision-orders":                            map[string]any{"deadline": "2027-03-31"},
+		"POST /api/v1/commitments/{id}/disputes/{dispute_id}/resolution":              map[string]any{"outcome": "upheld"},
 	}
 	for ri, row := range permissionMatrix {
 		for col, who := range principals {
@@ -116,9 +128,26 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 				case "POST /api/v1/tokens":
 					body = map[string]any{"name": "new " + tokenName, "role": "auditor"}
 				}
+				// The loop's steps need an order, or a request, in the right state.
+				var orderID, requestID string
+				if strings.Contains(row.route, "{order_id}") {
+					o := sup.must(201, "POST", "/api/v1/commitments/"+id+"/supervision-orders", map[string]any{"deadline": "2027-12-31"})
+					orderID = o.body["supervision_orders"].([]any)[0].(map[string]any)["id"].(string)
+					ob := "/api/v1/commitments/" + id + "/supervision-orders/" + orderID
+					if !strings.HasSuffix(row.route, "/acknowledgement") {
+						sup.must(201, "POST", ob+"/acknowledgement", map[string]any{})
+					}
+					if strings.HasSuffix(row.route, "/closure") {
+						sup.must(201, "POST", ob+"/closure-request", map[string]any{"evidence": "凭证"})
+					}
+				}
+				if strings.Contains(row.route, "{request_id}") {
+					rq := sup.must(201, "POST", "/api/v1/commitments/"+id+"/extension-requests", map[string]any{"due": "2028-06-30", "reason": "延误"})
+					requestID = rq.body["extension_requests"].([]any)[0].(map[string]any)["id"].(string)
+				}
 				method, path, _ := strings.Cut(row.route, " ")
 				path = strings.NewReplacer("{id}", id, "{dispute_id}", d.body["disputes"].([]any)[0].(map[string]any)["id"].(string),
-					"{code}", "532301", "{credit_code}", creditCode(1), "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h)).Replace(path)
+					"{code}", "532301", "{credit_code}", creditCode(1), "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h), "{order_id}", orderID, "{request_id}", requestID).Replace(path)
 
 				as := h.as(tokenNames[who])
 				as.t = t

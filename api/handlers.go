@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -558,7 +559,7 @@ func (s *Server) handleCounty() http.Handler {
 			writeError(w, err)
 			return
 		}
-		encode(w, http.StatusOK, detail{AsOf: m.at.Format(time.RFC3339), On: m.onParam(), CountyDetail: p.County(county, m.today(j))})
+		encode(w, http.StatusOK, detail{AsOf: m.at.Format(time.RFC3339), On: m.onParam(), CountyDetail: p.County(j, county, m.today(j))})
 	})
 }
 
@@ -591,7 +592,7 @@ func (s *Server) jurisdiction(r *http.Request) *events.Jurisdiction {
 
 // searchParams are the search filters the list, the investors and the
 // projects take.
-var searchParams = []string{"q", "credit_code", "investor", "project", "actor", "event_type", "due_from", "due_to", "recorded_from", "recorded_to"}
+var searchParams = []string{"q", "credit_code", "investor", "project", "actor", "event_type", "light", "due_from", "due_to", "recorded_from", "recorded_to"}
 
 // searchQuery reads the search filters into q: q= words (each must appear),
 // exact credit_code, actor and event_type, parts of investor and project
@@ -601,6 +602,13 @@ func (s *Server) searchQuery(v url.Values, q *projections.Query) error {
 	q.Words = strings.Fields(v.Get("q"))
 	q.CreditCode = strings.ToUpper(v.Get("credit_code"))
 	q.Investor, q.Project, q.Actor = v.Get("investor"), v.Get("project"), v.Get("actor")
+	if l := v.Get("light"); l != "" {
+		q.Light = events.Light(l)
+		if !slices.Contains(events.Lights, q.Light) {
+			return badRequest("validation_failed", "light", "light: must be %s", events.OneOf(events.Lights))
+		}
+	}
+	q.DueSoonDays, q.AckDays = s.reads.Jurisdiction().DueSoonDays, s.reads.Jurisdiction().AckDays
 	if t := v.Get("event_type"); t != "" {
 		q.EventType = events.Type(t)
 		if !q.EventType.Valid() {
@@ -659,7 +667,7 @@ func (s *Server) handleInvestors() http.Handler {
 			writeError(w, err)
 			return
 		}
-		encode(w, http.StatusOK, map[string]any{"investors": s.reads.Live().Investors(q)})
+		encode(w, http.StatusOK, map[string]any{"investors": s.reads.Live().Investors(q, s.reads.Jurisdiction())})
 	})
 }
 
@@ -687,6 +695,6 @@ func (s *Server) handleProjects() http.Handler {
 			writeError(w, err)
 			return
 		}
-		encode(w, http.StatusOK, map[string]any{"projects": s.reads.Live().Projects(q)})
+		encode(w, http.StatusOK, map[string]any{"projects": s.reads.Live().Projects(q, s.reads.Jurisdiction())})
 	})
 }

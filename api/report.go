@@ -17,16 +17,18 @@ var bulletin = map[string]map[string]string{
 	"zh": {
 		"title": "招商引资承诺逾期未兑现情况通报", "asof": "截至 %s", "summary": "共 %d 个县市区、%d 项承诺逾期未兑现。",
 		"county": "## %s（%s）：逾期 %d 项", "none": "无逾期未兑现承诺。", "owed": "未兑现合计：%s",
-		"cols": "序号|逾期天数|项目|承诺事项|责任单位|投资企业|未兑现|兑现期限",
-		"csv":  "县市区代码,县市区,逾期天数,项目,承诺事项,责任单位,投资企业,统一社会信用代码,未兑现,单位,兑现期限,承诺编号",
-		"CNY":  "元", "mu": "亩", "m2": "平方米", "item": "项",
+		"cols":  "序号|逾期天数|项目|承诺事项|责任单位|投资企业|未兑现|兑现期限|督办",
+		"order": "%s（%s）", "issued": "已交办未签收", "acknowledged": "已签收", "closure_requested": "已申请销号", "returned": "已退回",
+		"csv": "县市区代码,县市区,逾期天数,项目,承诺事项,责任单位,投资企业,统一社会信用代码,未兑现,单位,兑现期限,承诺编号",
+		"CNY": "元", "mu": "亩", "m2": "平方米", "item": "项",
 	},
 	"en": {
 		"title": "Bulletin of overdue incentive commitments", "asof": "As of %s", "summary": "%d counties, %d commitments overdue.",
 		"county": "## %s (%s): %d overdue", "none": "No overdue commitments.", "owed": "Outstanding in all: %s",
-		"cols": "No.|Days overdue|Project|Commitment|Department|Investor|Outstanding|Due",
-		"csv":  "county_code,county,days_overdue,project,commitment,department,investor,credit_code,outstanding,unit,due,commitment_id",
-		"CNY":  "CNY", "mu": "mu", "m2": "m²", "item": "item(s)",
+		"cols":  "No.|Days overdue|Project|Commitment|Department|Investor|Outstanding|Due|Supervision orders",
+		"order": "%s (%s)", "issued": "issued, not signed for", "acknowledged": "signed for", "closure_requested": "closure asked", "returned": "returned",
+		"csv": "county_code,county,days_overdue,project,commitment,department,investor,credit_code,outstanding,unit,due,commitment_id",
+		"CNY": "CNY", "mu": "mu", "m2": "m²", "item": "item(s)",
 	},
 }
 
@@ -100,8 +102,8 @@ func renderMarkdown(counties []projections.OverdueCounty, today events.Date, wor
 		}
 		fmt.Fprintf(&b, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
 		for i, v := range c.Commitments {
-			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s %s | %s |\n", i+1, v.DaysOverdue, cell(v.Project), cell(v.Description),
-				cell(v.Department), cell(v.Investor.Name), v.Outstanding, words[string(v.Outstanding.Unit)], v.Due)
+			fmt.Fprintf(&b, "| %d | %d | %s | %s | %s | %s | %s %s | %s | %s |\n", i+1, v.DaysOverdue, cell(v.Project), cell(v.Description),
+				cell(v.Department), cell(v.Investor.Name), v.Outstanding, words[string(v.Outstanding.Unit)], v.Due, openOrders(v, words))
 		}
 		var owed []string
 		for _, q := range c.Outstanding {
@@ -115,4 +117,19 @@ func renderMarkdown(counties []projections.OverdueCounty, today events.Date, wor
 // cell keeps a table cell on one line and its pipes literal.
 func cell(s string) string {
 	return strings.NewReplacer("|", "\\|", "\n", " ", "\r", " ").Replace(s)
+}
+
+// openOrders lists a commitment's open supervision orders (督办) and where
+// each stands, for the bulletin: "-" when there are none.
+func openOrders(v projections.CommitmentView, words map[string]string) string {
+	var out []string
+	for _, o := range v.SupervisionOrders {
+		if o.State.Open() {
+			out = append(out, fmt.Sprintf(words["order"], o.Deadline, words[string(o.State)]))
+		}
+	}
+	if len(out) == 0 {
+		return "-"
+	}
+	return strings.Join(out, "；")
 }

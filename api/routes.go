@@ -34,6 +34,18 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/commitments/{id}/corrections", s.guard(record, params(handleCommand[events.Correct](s, "corrections", nil))))
 	mux.Handle("POST /api/v1/commitments/{id}/handover", s.guard(approve, params(handleCommand[events.HandOver](s, "handover", nil))))
 	mux.Handle("POST /api/v1/commitments/{id}/voiding", s.guard(approve, params(handleCommand[events.VoidEntry](s, "voiding", nil))))
+	order := func(r *http.Request) string { return r.PathValue("order_id") }
+	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders/{order_id}/acknowledgement", s.guard(record, params(handleCommand(s, "acknowledgement",
+		func(r *http.Request, c *events.AcknowledgeOrder) { c.OrderID = order(r) }))))
+	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders/{order_id}/progress", s.guard(record, params(handleCommand(s, "progress",
+		func(r *http.Request, c *events.ReportProgress) { c.OrderID = order(r) }))))
+	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure-request", s.guard(record, params(handleCommand(s, "closure-request",
+		func(r *http.Request, c *events.RequestClosure) { c.OrderID = order(r) }))))
+	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders/{order_id}/closure", s.guard(approve, params(handleCommand(s, "closure",
+		func(r *http.Request, c *events.CloseOrder) { c.OrderID = order(r) }))))
+	mux.Handle("POST /api/v1/commitments/{id}/extension-requests", s.guard(record, params(handleCommand[events.RequestExtension](s, "extension-requests", nil))))
+	mux.Handle("POST /api/v1/commitments/{id}/extension-requests/{request_id}/decision", s.guard(approve, params(handleCommand(s, "decision",
+		func(r *http.Request, c *events.DecideExtension) { c.RequestID = r.PathValue("request_id") }))))
 	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, params(handleCommand[events.OrderSupervision](s, "supervision-orders", nil))))
 
 	mux.Handle("GET /api/v1/commitments/{id}/proof", s.guard(read, params(s.handleProof(), "event")))

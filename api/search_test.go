@@ -76,6 +76,9 @@ func TestSearch_InvestorsProjectsAndFilters(t *testing.T) {
 		{"due_from=2027-01-01&due_to=2027-06-30", []string{a2}},
 		{"recorded_from=2026-11-27&recorded_to=2026-11-27", idSet(a1, a2, b1)},
 		{"recorded_to=2026-11-26", nil},
+		{"light=yellow", []string{b1}}, // an open dispute
+		{"light=green", []string{a2}},
+		{"light=red", []string{a1}}, // overdue since 2026-06-30
 	} {
 		if got := ids(h.must(http.StatusOK, "GET", "/api/v1/commitments?"+tc.query, nil)); !slices.Equal(got, tc.want) {
 			t.Errorf("%s: %v, want %v", tc.query, got, tc.want)
@@ -83,6 +86,7 @@ func TestSearch_InvestorsProjectsAndFilters(t *testing.T) {
 	}
 	for _, tc := range []struct{ query, field string }{
 		{"event_type=commitment.deleted", "event_type"},
+		{"light=blue", "light"},
 		{"due_from=2027-13-01", "due_from"},
 		{"recorded_to=yesterday", "recorded_to"},
 	} {

@@ -30,8 +30,9 @@ type modelCommitment struct {
 	id, county, kind, dept, unit string
 	quantity                     *big.Rat
 	madeOn, due                  string
-	originalDue                  string // the due date first promised
-	extendedLate                 bool   // the due date was moved while it was overdue
+	originalDue                  string      // the due date first promised
+	extendedLate                 bool        // the due date was moved while it was overdue
+	orders                       [][2]string // each supervision order's deadline and issue date; never signed for
 	fulfilments                  []*modelFulfilment
 	terminal                     string // "", "waived", "cancelled"
 	disputes                     map[string]bool
@@ -79,6 +80,36 @@ func (m *modelCommitment) daysOverdue(today string) int {
 	a, _ := time.Parse("2006-01-02", m.due)
 	b, _ := time.Parse("2006-01-02", today)
 	return int(b.Sub(a) / (24 * time.Hour))
+}
+
+// light is the traffic light on today, with the default thresholds (due
+// soon: 30 days; an order not signed for: 3 days).
+func (m *modelCommitment) light(today string) string {
+	days := func(from, to string) int {
+		a, _ := time.Parse("2006-01-02", from)
+		b, _ := time.Parse("2006-01-02", to)
+		return int(b.Sub(a) / (24 * time.Hour))
+	}
+	if m.daysOverdue(today) > 0 {
+		return "red"
+	}
+	for _, o := range m.orders {
+		if m.isOpen() && today > o[0] {
+			return "red"
+		}
+	}
+	if m.isOpen() && days(today, m.due) <= 30 {
+		return "yellow"
+	}
+	if m.disputed() {
+		return "yellow"
+	}
+	for _, o := range m.orders {
+		if days(o[1], today) > 3 {
+			return "yellow"
+		}
+	}
+	return "green"
 }
 
 func (m *modelCommitment) disputed() bool {
@@ -138,6 +169,9 @@ func modelTally(cs []*modelCommitment, today string) map[string]any {
 	t["outstanding"] = sums(func(c *modelCommitment) bool { return c.isOpen() })
 	t["overdue_outstanding"] = sums(func(c *modelCommitment) bool { return c.daysOverdue(today) > 0 })
 	count("extended_after_overdue", func(c *modelCommitment) bool { return c.extendedLate })
+	for _, l := range []string{"red", "yellow", "green"} {
+		count(l, func(c *modelCommitment) bool { return c.light(today) == l })
+	}
 	rate := func(dueOf func(*modelCommitment) string) any {
 		due, kept := 0, 0
 		for _, c := range cs {
@@ -320,7 +354,9 @@ func (s *scenario) act(m *modelCommitment) {
 		if !m.isOpen() {
 			return
 		}
-		s.h.must(201, "POST", base+"/supervision-orders", map[string]any{"deadline": s.date(s.today, "2028-12-31"), "note": "限期兑现"})
+		deadline := s.date(s.today, "2028-12-31")
+		s.h.must(201, "POST", base+"/supervision-orders", map[string]any{"deadline": deadline, "note": "限期兑现"})
+		m.orders = append(m.orders, [2]string{deadline, s.today})
 	case 8: // resolve a complaint
 		for id, open := range m.disputes {
 			if open {

@@ -45,6 +45,11 @@ var goEnums = []struct {
 	// The filter also takes open, the same as raised (api/alerts.go).
 	{"#/components/parameters/AlertStateFilter/schema", append([]string{"open"}, names(alerts.States)...)},
 	{"#/components/schemas/Audience", alerts.Audiences},
+	{"#/components/schemas/OrderState", names(events.OrderStates)},
+	{"#/components/schemas/OrderClosureRequest/properties/outcome", names(events.OrderOutcomes)},
+	{"#/components/schemas/RequestState", names(events.RequestStates)},
+	{"#/components/schemas/ExtensionDecisionBody/properties/outcome", names(events.RequestOutcomes)},
+	{"#/components/schemas/Light", names(events.Lights)},
 }
 
 // otherEnums are the document's enums that are not one of those lists.

@@ -75,6 +75,8 @@ type SupervisionOrder struct {
 	Deadline Date
 	Note     string
 	IssuedOn Date
+	State    OrderState
+	Trail    []OrderTrail // every step after it was issued, oldest first
 }
 
 // Extension is an approved change of the due date, remembered so that a
@@ -101,6 +103,7 @@ type Commitment struct {
 	Fulfillments      []Fulfillment
 	Disputes          []Dispute
 	SupervisionOrders []SupervisionOrder
+	ExtensionRequests []ExtensionRequest
 
 	Actors []string // who recorded its events (token names), in the order they first did
 	Types  []Type   // the types of its events, in the order they first came
@@ -185,6 +188,56 @@ func (c *Commitment) ExtendedAfterOverdue() bool {
 	return false
 }
 
+// errUnknown is an event that names what its commitment does not hold.
+func errUnknown(what, id string) error { return fmt.Errorf("names unknown %s %s", what, id) }
+
+// Light is the supervision traffic light on today: red when overdue, or an
+// open order is past its deadline; yellow when due within dueSoonDays, a
+// dispute is open, an order is not signed for within ackDays of its issue,
+// or an extension request awaits a decision; green otherwise; "none" for an
+// entry made in error.
+func (c *Commitment) Light(today Date, dueSoonDays, ackDays int) Light {
+	st := c.Status()
+	if st == Void {
+		return LightNone
+	}
+	open := st == Open || st == PartiallyFulfilled
+	if c.DaysOverdue(today) > 0 {
+		return Red
+	}
+	for _, o := range c.SupervisionOrders {
+		if open && o.State.Open() && today.After(o.Deadline) {
+			return Red
+		}
+	}
+	if open && c.Due.DaysSince(today) <= dueSoonDays {
+		return Yellow
+	}
+	if c.Disputed() || c.pendingRequest() {
+		return Yellow
+	}
+	for _, o := range c.SupervisionOrders {
+		if o.State == OrderIssued && today.DaysSince(o.IssuedOn) > ackDays {
+			return Yellow
+		}
+	}
+	return Green
+}
+
+// Light is a supervision traffic light.
+type Light string
+
+// The lights.
+const (
+	Red       Light = "red"
+	Yellow    Light = "yellow"
+	Green     Light = "green"
+	LightNone Light = "none"
+)
+
+// Lights lists the lights in a stable order.
+var Lights = []Light{Red, Yellow, Green, LightNone}
+
 // Disputed reports whether any dispute is open.
 func (c *Commitment) Disputed() bool {
 	for _, d := range c.Disputes {
@@ -201,6 +254,10 @@ func (c *Commitment) Clone() *Commitment {
 	d.Fulfillments = slices.Clone(c.Fulfillments)
 	d.Disputes = slices.Clone(c.Disputes)
 	d.SupervisionOrders = slices.Clone(c.SupervisionOrders)
+	for i := range d.SupervisionOrders {
+		d.SupervisionOrders[i].Trail = slices.Clone(d.SupervisionOrders[i].Trail)
+	}
+	d.ExtensionRequests = slices.Clone(c.ExtensionRequests)
 	d.Extensions = slices.Clone(c.Extensions)
 	d.Actors = slices.Clone(c.Actors)
 	d.Types = slices.Clone(c.Types)
@@ -279,7 +336,11 @@ func (c *Commitment) Apply(e Event) error {
 			}
 			c.Disputes[i].State, c.Disputes[i].Note = d.Outcome, d.Note
 		case *SupervisionOrdered:
-			c.SupervisionOrders = append(c.SupervisionOrders, SupervisionOrder{ID: e.ID, Deadline: d.Deadline, Note: d.Note, IssuedOn: e.EffectiveOn})
+			c.SupervisionOrders = append(c.SupervisionOrders, SupervisionOrder{ID: e.ID, Deadline: d.Deadline, Note: d.Note, IssuedOn: e.EffectiveOn, State: OrderIssued})
+		default:
+			if _, err := c.applyLoop(e, d); err != nil {
+				return fmt.Errorf("event %s: %w", e.ID, err)
+			}
 		}
 	}
 	if !slices.Contains(c.Actors, e.Actor.Name) {

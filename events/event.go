@@ -12,18 +12,24 @@ type Type string
 
 // The event catalog (docs/events.md describes each).
 const (
-	CommitmentMadeType       Type = "commitment.made"
-	FulfillmentRecordedType  Type = "fulfillment.recorded"
-	FulfillmentReversedType  Type = "fulfillment.reversed"
-	CommitmentAmendedType    Type = "commitment.amended"
-	CommitmentWaivedType     Type = "commitment.waived"
-	CommitmentCancelledType  Type = "commitment.cancelled"
-	DisputeOpenedType        Type = "dispute.opened"
-	DisputeResolvedType      Type = "dispute.resolved"
-	SupervisionOrderedType   Type = "supervision.ordered"
-	CommitmentCorrectedType  Type = "commitment.corrected"
-	CommitmentHandedOverType Type = "commitment.handed_over"
-	CommitmentVoidedType     Type = "commitment.voided"
+	CommitmentMadeType        Type = "commitment.made"
+	FulfillmentRecordedType   Type = "fulfillment.recorded"
+	FulfillmentReversedType   Type = "fulfillment.reversed"
+	CommitmentAmendedType     Type = "commitment.amended"
+	CommitmentWaivedType      Type = "commitment.waived"
+	CommitmentCancelledType   Type = "commitment.cancelled"
+	DisputeOpenedType         Type = "dispute.opened"
+	DisputeResolvedType       Type = "dispute.resolved"
+	SupervisionOrderedType    Type = "supervision.ordered"
+	CommitmentCorrectedType   Type = "commitment.corrected"
+	CommitmentHandedOverType  Type = "commitment.handed_over"
+	CommitmentVoidedType      Type = "commitment.voided"
+	OrderAcknowledgedType     Type = "order.acknowledged"
+	OrderProgressType         Type = "order.progress"
+	OrderClosureRequestedType Type = "order.closure_requested"
+	OrderClosedType           Type = "order.closed"
+	ExtensionRequestedType    Type = "extension.requested"
+	ExtensionDecidedType      Type = "extension.decided"
 )
 
 // Types lists the event types in the catalog's order.
@@ -32,6 +38,8 @@ var Types = []Type{
 	CommitmentAmendedType, CommitmentWaivedType, CommitmentCancelledType,
 	DisputeOpenedType, DisputeResolvedType, SupervisionOrderedType,
 	CommitmentCorrectedType, CommitmentHandedOverType, CommitmentVoidedType,
+	OrderAcknowledgedType, OrderProgressType, OrderClosureRequestedType, OrderClosedType,
+	ExtensionRequestedType, ExtensionDecidedType,
 }
 
 // Valid reports whether t is one of [Types].
@@ -253,6 +261,18 @@ func (e Event) Decode() (any, error) {
 		v = &CommitmentHandedOver{}
 	case CommitmentVoidedType:
 		v = &CommitmentVoided{}
+	case OrderAcknowledgedType:
+		v = &OrderSignedFor{}
+	case OrderProgressType:
+		v = &OrderProgressed{}
+	case OrderClosureRequestedType:
+		v = &OrderClosureAsked{}
+	case OrderClosedType:
+		v = &OrderClosedData{}
+	case ExtensionRequestedType:
+		v = &ExtensionRequested{}
+	case ExtensionDecidedType:
+		v = &ExtensionDecided{}
 	default:
 		return nil, fmt.Errorf("event %s: type %q has no data type in Decode", e.ID, e.Type)
 	}

@@ -20,8 +20,19 @@ type County struct {
 type Jurisdiction struct {
 	Counties []County
 	Location *time.Location
-	byCode   map[string]County
+	// DueSoonDays and AckDays are the supervision thresholds the traffic
+	// lights judge by: due within so many days, an order not signed for
+	// within so many days of its issue (defaults 30 and 3; serve sets them
+	// from the alert flags, so lights and alerts agree).
+	DueSoonDays, AckDays int
+	byCode               map[string]County
 }
+
+// Default supervision thresholds.
+const (
+	DefaultDueSoonDays = 30
+	DefaultAckDays     = 3
+)
 
 // China has a single zone without daylight saving: UTC+8, all year.
 var chinaStandardTime = time.FixedZone("CST", 8*60*60)
@@ -42,7 +53,7 @@ func NewJurisdiction(counties []County, loc *time.Location) (*Jurisdiction, erro
 	if loc == nil {
 		loc = chinaStandardTime
 	}
-	j := &Jurisdiction{Location: loc, byCode: make(map[string]County, len(counties))}
+	j := &Jurisdiction{Location: loc, DueSoonDays: DefaultDueSoonDays, AckDays: DefaultAckDays, byCode: make(map[string]County, len(counties))}
 	var errs []error
 	for i, c := range counties {
 		if !countyCode.MatchString(c.Code) {
@@ -98,7 +109,7 @@ func (j *Jurisdiction) Today(t time.Time) Date { return DateOf(t, j.Location) }
 // Only is the jurisdiction narrowed to the one county with the code (empty
 // when there is none).
 func (j *Jurisdiction) Only(code string) *Jurisdiction {
-	out := &Jurisdiction{Location: j.Location, byCode: map[string]County{}}
+	out := &Jurisdiction{Location: j.Location, DueSoonDays: j.DueSoonDays, AckDays: j.AckDays, byCode: map[string]County{}}
 	if c, ok := j.byCode[code]; ok {
 		out.Counties, out.byCode[code] = []County{c}, c
 	}

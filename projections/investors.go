@@ -53,8 +53,8 @@ func (p *Projection) group(q Query, key func(*events.Commitment) string) (keys [
 }
 
 // summarise tallies a group and lists its counties (and its names).
-func summarise(cs []*events.Commitment, today events.Date) (Tally, []string, []string) {
-	t := newTallier()
+func summarise(cs []*events.Commitment, today events.Date, j *events.Jurisdiction) (Tally, []string, []string) {
+	t := newTallier(j)
 	var counties, names []string
 	for _, c := range cs {
 		t.add(c, today)
@@ -80,7 +80,7 @@ func contains(s []string, v string) bool {
 
 // Investors lists the investors of the commitments matching q (its Words
 // search the name and credit code too), by credit code.
-func (p *Projection) Investors(q Query) []InvestorSummary {
+func (p *Projection) Investors(q Query, j *events.Jurisdiction) []InvestorSummary {
 	words := q.Words
 	q.Words = nil
 	keys, byKey := p.group(q, investorKey)
@@ -88,7 +88,7 @@ func (p *Projection) Investors(q Query) []InvestorSummary {
 	for _, k := range keys {
 		cs := byKey[k]
 		code := cs[0].Investor.CreditCode
-		tally, counties, names := summarise(cs, q.Today)
+		tally, counties, names := summarise(cs, q.Today, j)
 		if !allWords(words, code+"\n"+strings.Join(names, "\n")) {
 			continue
 		}
@@ -115,7 +115,7 @@ func (p *Projection) Investor(code string, q Query, j *events.Jurisdiction) (Inv
 	if len(cs) == 0 {
 		return InvestorDetail{}, false
 	}
-	tally, counties, names := summarise(cs, q.Today)
+	tally, counties, names := summarise(cs, q.Today, j)
 	d := InvestorDetail{InvestorSummary: InvestorSummary{CreditCode: code, Names: names, Counties: counties, Tally: tally}, Commitments: make([]CommitmentView, 0, len(cs))}
 	for _, c := range cs {
 		d.Commitments = append(d.Commitments, ViewOf(c, j, q.Today))
@@ -125,7 +125,7 @@ func (p *Projection) Investor(code string, q Query, j *events.Jurisdiction) (Inv
 
 // Projects lists the projects of the commitments matching q (its Words
 // search the project's name), by name.
-func (p *Projection) Projects(q Query) []ProjectSummary {
+func (p *Projection) Projects(q Query, j *events.Jurisdiction) []ProjectSummary {
 	words := q.Words
 	q.Words = nil
 	keys, byKey := p.group(q, func(c *events.Commitment) string { return c.Project })
@@ -134,7 +134,7 @@ func (p *Projection) Projects(q Query) []ProjectSummary {
 		if !allWords(words, k) {
 			continue
 		}
-		tally, counties, _ := summarise(byKey[k], q.Today)
+		tally, counties, _ := summarise(byKey[k], q.Today, j)
 		out = append(out, ProjectSummary{Project: k, Counties: counties, Tally: tally})
 	}
 	return out

@@ -391,6 +391,9 @@ type Query struct {
 	Actor          string
 	EventType      events.Type
 	DueFrom, DueTo events.Date
+	Light          events.Light // the traffic light, judged on Today by the thresholds below
+	DueSoonDays    int
+	AckDays        int
 	RecordedFrom   time.Time
 	RecordedTo     time.Time
 	Today          events.Date // the date on which overdue is judged
@@ -437,6 +440,7 @@ func (q Query) matches(c *events.Commitment) bool {
 		q.Project != "" && !strings.Contains(strings.ToLower(c.Project), strings.ToLower(q.Project)),
 		q.Actor != "" && !slices.Contains(c.Actors, q.Actor),
 		q.EventType != "" && !slices.Contains(c.Types, q.EventType),
+		q.Light != "" && c.Light(q.Today, q.DueSoonDays, q.AckDays) != q.Light,
 		!q.DueFrom.IsZero() && c.Due.Before(q.DueFrom),
 		!q.DueTo.IsZero() && c.Due.After(q.DueTo),
 		!q.RecordedFrom.IsZero() && c.RecordedAt.Before(q.RecordedFrom),

@@ -30,8 +30,10 @@ type CommitmentView struct {
 	Overdue           bool              `json:"overdue"`
 	DaysOverdue       int               `json:"days_overdue"`
 	Disputed          bool              `json:"disputed"`
+	Light             events.Light      `json:"light"`
 	Disputes          []DisputeView     `json:"disputes"`
 	SupervisionOrders []OrderView       `json:"supervision_orders"`
+	ExtensionRequests []RequestView     `json:"extension_requests"`
 	Fulfillments      []FulfillmentView `json:"fulfillments"`
 	Version           int               `json:"version"`
 	RecordedAt        time.Time         `json:"recorded_at"`
@@ -50,10 +52,34 @@ type DisputeView struct {
 
 // OrderView is one supervision order (督办) of a commitment.
 type OrderView struct {
-	ID       string      `json:"id"`
-	Deadline events.Date `json:"deadline"`
-	Note     string      `json:"note"`
-	IssuedOn events.Date `json:"issued_on"`
+	ID       string            `json:"id"`
+	Deadline events.Date       `json:"deadline"`
+	Note     string            `json:"note"`
+	IssuedOn events.Date       `json:"issued_on"`
+	State    events.OrderState `json:"state"`
+	Trail    []OrderStepView   `json:"trail"`
+}
+
+// OrderStepView is one step of an order's loop: signed for, reported on,
+// closure asked, closed or sent back.
+type OrderStepView struct {
+	Type       events.Type `json:"type"`
+	On         events.Date `json:"on"`
+	RecordedAt time.Time   `json:"recorded_at"`
+	Actor      string      `json:"actor"`
+	Note       string      `json:"note,omitempty"`
+	Evidence   string      `json:"evidence,omitempty"`
+}
+
+// RequestView is a county's request for a later due date.
+type RequestView struct {
+	ID          string              `json:"id"`
+	Due         events.Date         `json:"due"`
+	Reason      string              `json:"reason"`
+	RequestedOn events.Date         `json:"requested_on"`
+	State       events.RequestState `json:"state"`
+	DecidedOn   *events.Date        `json:"decided_on,omitempty"`
+	Approval    string              `json:"approval,omitempty"`
 }
 
 // ExtensionView is one change of the due date, and how late the promise
@@ -86,7 +112,8 @@ func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) Com
 		Extensions:  make([]ExtensionView, 0, len(c.Extensions)),
 		Fulfilled:   events.Quantity{Value: c.Fulfilled, Unit: c.Quantity.Unit},
 		Outstanding: c.Outstanding(), Status: c.Status(),
-		Overdue: days > 0, DaysOverdue: days, Disputed: c.Disputed(),
+		Overdue: days > 0, DaysOverdue: days, Disputed: c.Disputed(), Light: c.Light(today, j.DueSoonDays, j.AckDays),
+		ExtensionRequests: make([]RequestView, 0, len(c.ExtensionRequests)),
 		Disputes:          make([]DisputeView, 0, len(c.Disputes)),
 		SupervisionOrders: make([]OrderView, 0, len(c.SupervisionOrders)),
 		Fulfillments:      make([]FulfillmentView, 0, len(c.Fulfillments)),
@@ -99,7 +126,19 @@ func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) Com
 		v.Disputes = append(v.Disputes, DisputeView{ID: d.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: d.OpenedOn, State: d.State, Note: d.Note})
 	}
 	for _, o := range c.SupervisionOrders {
-		v.SupervisionOrders = append(v.SupervisionOrders, OrderView{ID: o.ID, Deadline: o.Deadline, Note: o.Note, IssuedOn: o.IssuedOn})
+		ov := OrderView{ID: o.ID, Deadline: o.Deadline, Note: o.Note, IssuedOn: o.IssuedOn, State: o.State, Trail: make([]OrderStepView, 0, len(o.Trail))}
+		for _, st := range o.Trail {
+			ov.Trail = append(ov.Trail, OrderStepView{Type: st.Type, On: st.On, RecordedAt: st.RecordedAt, Actor: st.Actor, Note: st.Note, Evidence: st.Evidence})
+		}
+		v.SupervisionOrders = append(v.SupervisionOrders, ov)
+	}
+	for _, r := range c.ExtensionRequests {
+		rv := RequestView{ID: r.ID, Due: r.Due, Reason: r.Reason, RequestedOn: r.RequestedOn, State: r.State, Approval: r.Approval}
+		if !r.DecidedOn.IsZero() {
+			d := r.DecidedOn
+			rv.DecidedOn = &d
+		}
+		v.ExtensionRequests = append(v.ExtensionRequests, rv)
 	}
 	for _, f := range c.Fulfillments {
 		v.Fulfillments = append(v.Fulfillments, FulfillmentView{ID: f.ID, Quantity: events.Quantity{Value: f.Quantity, Unit: c.Quantity.Unit}, FulfilledOn: f.FulfilledOn, Evidence: f.Evidence, Reversed: f.Reversed})
@@ -142,6 +181,9 @@ type Tally struct {
 	Waived             int               `json:"waived"`
 	Cancelled          int               `json:"cancelled"`
 	Void               int               `json:"void"` // entries made in error: in no other count, sum or rate
+	Red                int               `json:"red"`  // traffic lights: see events.Commitment.Light
+	Yellow             int               `json:"yellow"`
+	Green              int               `json:"green"`
 	Overdue            int               `json:"overdue"`
 	Disputed           int               `json:"disputed"`
 	Outstanding        []events.Quantity `json:"outstanding"`
@@ -157,13 +199,14 @@ type Tally struct {
 // tallier accumulates a Tally.
 type tallier struct {
 	Tally
+	j                               *events.Jurisdiction // its supervision thresholds judge the lights
 	outstanding, overdueOutstanding map[events.Unit]events.Decimal
 	due, kept                       int64
 	originallyDue, keptOriginal     int64
 }
 
-func newTallier() *tallier {
-	return &tallier{outstanding: map[events.Unit]events.Decimal{}, overdueOutstanding: map[events.Unit]events.Decimal{}}
+func newTallier(j *events.Jurisdiction) *tallier {
+	return &tallier{j: j, outstanding: map[events.Unit]events.Decimal{}, overdueOutstanding: map[events.Unit]events.Decimal{}}
 }
 
 func (t *tallier) add(c *events.Commitment, today events.Date) {
@@ -172,6 +215,14 @@ func (t *tallier) add(c *events.Commitment, today events.Date) {
 		return
 	}
 	t.Commitments++
+	switch c.Light(today, t.j.DueSoonDays, t.j.AckDays) {
+	case events.Red:
+		t.Red++
+	case events.Yellow:
+		t.Yellow++
+	case events.Green:
+		t.Green++
+	}
 	switch s := c.Status(); s {
 	case events.Open, events.PartiallyFulfilled:
 		t.Open++
@@ -240,7 +291,7 @@ func perUnit(m map[events.Unit]events.Decimal) []events.Quantity {
 func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []CountySummary {
 	tallies := make(map[string]*tallier, len(j.Counties))
 	for _, c := range j.Counties {
-		tallies[c.Code] = newTallier()
+		tallies[c.Code] = newTallier(j)
 	}
 	p.Each(func(c *events.Commitment) {
 		if t, ok := tallies[c.County]; ok {
@@ -256,8 +307,8 @@ func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []Count
 
 // County summarises one county with breakdowns by kind (in the order of
 // events.Kinds) and by department (in name order).
-func (p *Projection) County(county events.County, today events.Date) CountyDetail {
-	all, kinds, depts, aging := newTallier(), map[events.Kind]*tallier{}, map[string]*tallier{}, newAger()
+func (p *Projection) County(j *events.Jurisdiction, county events.County, today events.Date) CountyDetail {
+	all, kinds, depts, aging := newTallier(j), map[events.Kind]*tallier{}, map[string]*tallier{}, newAger()
 	p.Each(func(c *events.Commitment) {
 		if c.County != county.Code {
 			return
@@ -265,11 +316,11 @@ func (p *Projection) County(county events.County, today events.Date) CountyDetai
 		all.add(c, today)
 		aging.add(c, today)
 		if kinds[c.Kind] == nil {
-			kinds[c.Kind] = newTallier()
+			kinds[c.Kind] = newTallier(j)
 		}
 		kinds[c.Kind].add(c, today)
 		if depts[c.Department] == nil {
-			depts[c.Department] = newTallier()
+			depts[c.Department] = newTallier(j)
 		}
 		depts[c.Department].add(c, today)
 	})

@@ -70,6 +70,7 @@ func (c clientFlags) get(ctx context.Context, path string, query url.Values) (*h
 var ruleNames = map[alerts.Rule]string{
 	alerts.DueSoon: "即将到期 due soon", alerts.Overdue: "逾期 overdue",
 	alerts.Escalated: "升级督办 escalated", alerts.DisputeStale: "投诉久拖 dispute stale",
+	alerts.OrderUnacknowledged: "督办未签收 order not signed for",
 }
 
 // alertLine is one alert for a terminal.

@@ -95,6 +95,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (c 
 	fs.IntVar(&c.alerts.DueSoonDays, "due-soon-days", alerts.DefaultConfig.DueSoonDays, "raise due_soon this many days before the due date")
 	fs.IntVar(&c.alerts.EscalateDays, "escalate-days", alerts.DefaultConfig.EscalateDays, "raise escalated when overdue more than this many days")
 	fs.IntVar(&c.alerts.DisputeStaleDays, "dispute-stale-days", alerts.DefaultConfig.DisputeStaleDays, "raise dispute_stale when a dispute is open more than this many days")
+	fs.IntVar(&c.alerts.AckDays, "ack-days", alerts.DefaultConfig.AckDays, "raise order_unacknowledged, and light a commitment yellow, when a supervision order is not signed for within this many days")
 	fs.DurationVar(&c.alertEvery, "alert-interval", time.Minute, "how often every commitment is evaluated against the clock")
 	fs.Func("webhook", `post alerts to "URL [county=C1,C2] [rule=R1,R2]" (repeatable)`, func(v string) error {
 		w, err := alerts.ParseWebhook(v)
@@ -167,6 +168,8 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 	if n.juris, err = loadJurisdiction(c.counties); err != nil {
 		return n, err
 	}
+	// The traffic lights judge by the alerts' thresholds, so that they agree.
+	n.juris.DueSoonDays, n.juris.AckDays = c.alerts.DueSoonDays, c.alerts.AckDays
 	store, cps, closeStore, err := openStore(ctx, c.conn, log)
 	if err != nil {
 		return n, err
