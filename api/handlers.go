@@ -193,6 +193,10 @@ func handleCommand[C events.Command](s *Server, route string, path func(*http.Re
 		if path != nil {
 			path(r, &cmd)
 		}
+		if err := s.checkCited(r, any(cmd)); err != nil {
+			writeError(w, err)
+			return
+		}
 		m, err := meta(r, route, cmd)
 		if err != nil {
 			writeError(w, err)

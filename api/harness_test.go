@@ -161,7 +161,11 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
-	cfg := api.Config{Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error {
+	files, err := st.OpenAttachments(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := api.Config{Attachments: files, Tokens: tokens, Alerts: av, Sealer: sealer, Records: st, Health: func() error {
 		readDamage.Lock()
 		defer readDamage.Unlock()
 		return errors.Join(view.Err(), av.Err(), sealer.Err(), readDamage.err)

@@ -48,6 +48,9 @@ func (s *Server) routes(mux *http.ServeMux) {
 		func(r *http.Request, c *events.DecideExtension) { c.RequestID = r.PathValue("request_id") }))))
 	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, params(handleCommand[events.OrderSupervision](s, "supervision-orders", nil))))
 
+	mux.Handle("POST /api/v1/attachments", s.guard(record, params(s.handleUpload())))
+	mux.Handle("GET /api/v1/attachments/{sha256}", s.guard(read, params(s.handleDownload())))
+
 	mux.Handle("GET /api/v1/commitments/{id}/proof", s.guard(read, params(s.handleProof(), "event")))
 
 	mux.Handle("GET /api/v1/audit/pubkey", s.guard(read, params(s.handlePubkey())))

@@ -27,6 +27,8 @@ type Config struct {
 	Sealer *audit.Sealer   // seals and proofs; nil: no audit endpoints
 	// Records reads the stream as stored, for verification and export.
 	Records Records
+	// Attachments keeps evidence files; nil: none are kept.
+	Attachments Attachments
 	// Health is the damage found in the ledger's stored data, or nil; while
 	// it is not nil the API serves nothing but /healthz, /readyz and
 	// /metrics. Default: the projection's.
@@ -51,21 +53,22 @@ type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
-	ledger   *ledger.Ledger     // the write side: commands
-	reads    *projections.Reads // the read side: every view
-	tokens   access.Registry
-	alerts   *alerts.View
-	sealer   *audit.Sealer
-	records  Records
-	health   func() error
-	log      *slog.Logger
-	metrics  *metrics
-	limits   *limiter
-	failures *failures
-	timeouts Timeouts
-	handler  http.Handler
-	closing  chan struct{} // closed by Close: long-lived answers end
-	close    sync.Once
+	ledger      *ledger.Ledger     // the write side: commands
+	reads       *projections.Reads // the read side: every view
+	tokens      access.Registry
+	alerts      *alerts.View
+	sealer      *audit.Sealer
+	records     Records
+	health      func() error
+	attachments Attachments
+	log         *slog.Logger
+	metrics     *metrics
+	limits      *limiter
+	failures    *failures
+	timeouts    Timeouts
+	handler     http.Handler
+	closing     chan struct{} // closed by Close: long-lived answers end
+	close       sync.Once
 }
 
 // Close ends the long-lived answers (event streams), so that the HTTP
@@ -89,7 +92,7 @@ func New(l *ledger.Ledger, reads *projections.Reads, cfg Config) *Server {
 	if cfg.Health == nil {
 		cfg.Health = reads.Live().Err
 	}
-	s := &Server{ledger: l, reads: reads, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, log: cfg.Log,
+	s := &Server{ledger: l, reads: reads, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, attachments: cfg.Attachments, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
 		closing: make(chan struct{})}
 	s.metrics = s.newMetrics(cfg.Conns)

@@ -31,6 +31,10 @@ const (
 	SealMismatch  = "seal_mismatch"  // a seal's tree head does not match the events it covers
 	SealSignature = "seal_signature" // a seal is not signed by the ledger's key
 	BadRotation   = "key_rotation"   // a key rotation not signed by the key in force and the new key
+	// AttachmentMissing and AttachmentAltered: a file an event cites is not
+	// in the attachment bucket, or its bytes no longer match its digest.
+	AttachmentMissing = "attachment_missing"
+	AttachmentAltered = "attachment_altered"
 )
 
 // Problem is one thing verification found wrong, naming where.

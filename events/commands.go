@@ -130,7 +130,11 @@ type RecordFulfillment struct {
 	Quantity    *QuantityInput `json:"quantity"`
 	FulfilledOn string         `json:"fulfilled_on"`
 	Evidence    string         `json:"evidence"`
+	Attachments []string       `json:"attachments"` // digests of uploaded files
 }
+
+// Cites lists the files the command cites.
+func (r RecordFulfillment) Cites() []string { return r.Attachments }
 
 func (RecordFulfillment) Type() Type { return FulfillmentRecordedType }
 
@@ -150,6 +154,9 @@ func (r RecordFulfillment) Decide(c *Commitment, today Date) (any, Date, error) 
 	}
 	if out.FulfilledOn.After(today) {
 		return nil, Date{}, invalid("fulfilled_on", "must not be after today (%s)", today)
+	}
+	if out.Attachments, err = checkAttachments(r.Attachments); err != nil {
+		return nil, Date{}, err
 	}
 	if out.Evidence, err = text("evidence", r.Evidence, FreeText, true, maxLongText); err != nil {
 		return nil, Date{}, err

@@ -105,6 +105,7 @@ type Commitment struct {
 	SupervisionOrders []SupervisionOrder
 	ExtensionRequests []ExtensionRequest
 
+	Cited  []string // the digests of every file its events cite, in the order first cited
 	Actors []string // who recorded its events (token names), in the order they first did
 	Types  []Type   // the types of its events, in the order they first came
 
@@ -260,6 +261,7 @@ func (c *Commitment) Clone() *Commitment {
 	d.ExtensionRequests = slices.Clone(c.ExtensionRequests)
 	d.Extensions = slices.Clone(c.Extensions)
 	d.Actors = slices.Clone(c.Actors)
+	d.Cited = slices.Clone(c.Cited)
 	d.Types = slices.Clone(c.Types)
 	return &d
 }
@@ -343,6 +345,11 @@ func (c *Commitment) Apply(e Event) error {
 			}
 		}
 	}
+	for _, a := range citedBy(data) {
+		if !slices.Contains(c.Cited, a) {
+			c.Cited = append(c.Cited, a)
+		}
+	}
 	if !slices.Contains(c.Actors, e.Actor.Name) {
 		c.Actors = append(c.Actors, e.Actor.Name)
 	}
@@ -410,4 +417,17 @@ func Fold(evs []Event) (*Commitment, error) {
 		return nil, ErrNotFound
 	}
 	return c, nil
+}
+
+// citedBy lists the files an event's data cites.
+func citedBy(data any) []string {
+	switch d := data.(type) {
+	case *FulfillmentRecorded:
+		return d.Attachments
+	case *OrderProgressed:
+		return d.Attachments
+	case *OrderClosureAsked:
+		return d.Attachments
+	}
+	return nil
 }

@@ -122,6 +122,7 @@ type (
 		Quantity    Quantity `json:"quantity"`
 		FulfilledOn Date     `json:"fulfilled_on"`
 		Evidence    string   `json:"evidence,omitempty"`
+		Attachments []string `json:"attachments,omitempty"` // digests of the files that prove it
 	}
 
 	// FulfillmentReversed: a fulfilment was recorded by mistake and no longer counts.

@@ -52,9 +52,10 @@ var RequestOutcomes = []RequestState{RequestApproved, RequestRejected}
 type (
 	// OrderStep is what a county's step on an order says.
 	OrderStep struct {
-		OrderID  string `json:"order_id"`
-		Note     string `json:"note,omitempty"`
-		Evidence string `json:"evidence,omitempty"`
+		OrderID     string   `json:"order_id"`
+		Note        string   `json:"note,omitempty"`
+		Evidence    string   `json:"evidence,omitempty"`
+		Attachments []string `json:"attachments,omitempty"`
 	}
 
 	// OrderSignedFor: the county signed for the order (签收).
@@ -161,10 +162,14 @@ func (a AcknowledgeOrder) Decide(c *Commitment, today Date) (any, Date, error) {
 // ReportProgress: the county reports on an order (进展反馈): POST
 // …/supervision-orders/{order}/progress.
 type ReportProgress struct {
-	OrderID  string `json:"-"`
-	Note     string `json:"note"`
-	Evidence string `json:"evidence"`
+	OrderID     string   `json:"-"`
+	Note        string   `json:"note"`
+	Evidence    string   `json:"evidence"`
+	Attachments []string `json:"attachments"`
 }
+
+// Cites lists the files the command cites.
+func (p ReportProgress) Cites() []string { return p.Attachments }
 
 func (ReportProgress) Type() Type { return OrderProgressType }
 
@@ -178,6 +183,9 @@ func (p ReportProgress) Decide(c *Commitment, today Date) (any, Date, error) {
 	if out.Evidence, err = text("evidence", p.Evidence, FreeText, false, maxLongText); err != nil {
 		return nil, Date{}, err
 	}
+	if out.Attachments, err = checkAttachments(p.Attachments); err != nil {
+		return nil, Date{}, err
+	}
 	if err := orderStep(c, p.OrderID, OrderAcknowledged, OrderReturned); err != nil {
 		return nil, Date{}, err
 	}
@@ -188,10 +196,14 @@ func (p ReportProgress) Decide(c *Commitment, today Date) (any, Date, error) {
 // RequestClosure: the county asks for an order to be closed (申请销号):
 // POST …/supervision-orders/{order}/closure-request.
 type RequestClosure struct {
-	OrderID  string `json:"-"`
-	Note     string `json:"note"`
-	Evidence string `json:"evidence"`
+	OrderID     string   `json:"-"`
+	Note        string   `json:"note"`
+	Evidence    string   `json:"evidence"`
+	Attachments []string `json:"attachments"`
 }
+
+// Cites lists the files the command cites.
+func (x RequestClosure) Cites() []string { return x.Attachments }
 
 func (RequestClosure) Type() Type { return OrderClosureRequestedType }
 
@@ -203,6 +215,9 @@ func (x RequestClosure) Decide(c *Commitment, today Date) (any, Date, error) {
 		return nil, Date{}, err
 	}
 	if out.Evidence, err = text("evidence", x.Evidence, FreeText, true, maxLongText); err != nil {
+		return nil, Date{}, err
+	}
+	if out.Attachments, err = checkAttachments(x.Attachments); err != nil {
 		return nil, Date{}, err
 	}
 	if err := orderStep(c, x.OrderID, OrderAcknowledged, OrderReturned); err != nil {

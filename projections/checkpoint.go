@@ -17,7 +17,7 @@ const Name = "commitments"
 
 // checkpointFormat is the version of the checkpoint encoding. A checkpoint
 // of any other format is ignored and the projection rebuilds from the stream.
-const checkpointFormat = 5 // 4: original due date and extensions; 5: actors and event types, for search
+const checkpointFormat = 6 // 4: original due date and extensions; 5: actors and event types, for search; 6: cited files
 
 // ErrNoCheckpoint is returned by [Checkpoints.Load] when none was saved.
 var ErrNoCheckpoint = errors.New("no checkpoint")

@@ -150,3 +150,15 @@ func allWords(words []string, text string) bool {
 	}
 	return true
 }
+
+// Citing returns the commitments whose events cite the file with the
+// digest.
+func (p *Projection) Citing(digest string) []*events.Commitment {
+	var out []*events.Commitment
+	p.Each(func(c *events.Commitment) {
+		if contains(c.Cited, digest) {
+			out = append(out, c)
+		}
+	})
+	return out
+}

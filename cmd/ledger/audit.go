@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"promiseledger/events"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"time"
 
 	"promiseledger/audit"
@@ -242,6 +244,8 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, s
 		pub = key.Public().(ed25519.PublicKey)
 	}
 	v := audit.NewVerifier(pub)
+	var fileProblems []audit.Problem
+	var fileNote string
 	if partial {
 		v.Partial()
 	}
@@ -287,20 +291,40 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, s
 			return err
 		}
 		progress, finish := progressReporter(stderr, target, log)
+		cited := map[string]uint64{} // digest → the sequence of the first event that cites it
 		if err := store.Records(ctx, func(r audit.Record) error {
 			add(r)
 			progress(r.Sequence, target)
+			if !r.IsSeal() {
+				var e struct {
+					Data struct {
+						Attachments []string `json:"attachments"`
+					} `json:"data"`
+				}
+				if json.Unmarshal(r.Data, &e) == nil {
+					for _, d := range e.Data.Attachments {
+						if _, seen := cited[d]; !seen {
+							cited[d] = r.Sequence
+						}
+					}
+				}
+			}
 			return nil
 		}); err != nil {
 			return err
 		}
 		finish()
+		fileProblems, fileNote = checkCitedFiles(ctx, store, cited)
 	}
 	wait()
 	rep := v.Finish()
+	rep.Problems = append(rep.Problems, fileProblems...)
 	fmt.Fprintf(stdout, "%d events in %d commitment histories, %d seals (key %s), %d events after the last seal\n", rep.Events, rep.Chains, rep.Seals, rep.KeyID, rep.Unsealed)
 	for _, p := range rep.Problems {
 		fmt.Fprintln(stdout, "PROBLEM", p)
+	}
+	if fileNote != "" {
+		fmt.Fprintln(stdout, "NOTE", fileNote)
 	}
 	if !rep.OK() {
 		if pubkey == "" && rep.Rotations > 0 {
@@ -346,4 +370,30 @@ func checkProof(file, pubkey string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "ok: event %s (%s of commitment %s) is event %d of the %d the ledger sealed at sequence %d, signed by key %s\n",
 		e.ID, e.Type, e.CommitmentID, p.LeafIndex+1, p.TreeSize, p.Seal.Sequence, p.Seal.KeyID)
 	return nil
+}
+
+// checkCitedFiles checks that every file the events cite is in the
+// attachment bucket with the bytes its digest names.
+func checkCitedFiles(ctx context.Context, store *jsstore.Store, cited map[string]uint64) ([]audit.Problem, string) {
+	if len(cited) == 0 {
+		return nil, ""
+	}
+	files, err := store.AttachAttachments(ctx)
+	if err != nil {
+		// The NATS auditor may not read the bucket (its reads would need
+		// consumers beside the ledger's own): say so, rather than guess.
+		return nil, fmt.Sprintf("%d cited files were not checked: the attachment bucket cannot be read here (%v)", len(cited), err)
+	}
+	var out []audit.Problem
+	for digest, seq := range cited {
+		_, _, gerr := files.Get(ctx, digest)
+		switch {
+		case errors.Is(gerr, events.ErrNotFound):
+			out = append(out, audit.Problem{Kind: audit.AttachmentMissing, Sequence: seq, Detail: fmt.Sprintf("file %s is cited, but not in the attachment bucket", digest)})
+		case gerr != nil:
+			out = append(out, audit.Problem{Kind: audit.AttachmentAltered, Sequence: seq, Detail: fmt.Sprintf("file %s: %v", digest, gerr)})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Sequence < out[j].Sequence })
+	return out, ""
 }

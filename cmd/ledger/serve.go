@@ -144,6 +144,7 @@ type node struct {
 	tokens     *jsstore.Tokens
 	registry   access.Registry
 	alertStore *jsstore.AlertStore
+	files      *jsstore.Attachments
 	sealer     *audit.Sealer
 	view       *projections.Projection
 	ledger     *ledger.Ledger
@@ -198,6 +199,9 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 		return n, err
 	}
 	if n.alertStore, err = store.OpenAlerts(ctx); err != nil {
+		return n, err
+	}
+	if n.files, err = store.OpenAttachments(ctx); err != nil {
 		return n, err
 	}
 	key, err := c.seal.key(ctx, c.conn, store, log)
@@ -317,7 +321,7 @@ func (n *node) listen(stdout io.Writer) error {
 			n.log.Error("THE LEDGER'S DATA IS DAMAGED (found by a read): it serves nothing until this is mended; GET /readyz says the same", "problem", err)
 		}
 	})
-	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Health: n.health.Err,
+	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Attachments: n.files, Health: n.health.Err,
 		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln})
 	if n.c.metricsAddr != "" {
 		mln, err := listen("--metrics-listen", n.c.metricsAddr)
