@@ -175,22 +175,28 @@ func (ReportProgress) Type() Type { return OrderProgressType }
 
 // Decide: a note is required; the order is signed for (or was sent back).
 func (p ReportProgress) Decide(c *Commitment, today Date) (any, Date, error) {
-	var out OrderStep
-	var err error
-	if out.Note, err = text("note", p.Note, FreeText, true, maxLongText); err != nil {
+	out, err := reportStep(c, p.OrderID, p.Note, p.Evidence, p.Attachments, true)
+	if err != nil {
 		return nil, Date{}, err
 	}
-	if out.Evidence, err = text("evidence", p.Evidence, FreeText, false, maxLongText); err != nil {
-		return nil, Date{}, err
-	}
-	if out.Attachments, err = checkAttachments(p.Attachments); err != nil {
-		return nil, Date{}, err
-	}
-	if err := orderStep(c, p.OrderID, OrderAcknowledged, OrderReturned); err != nil {
-		return nil, Date{}, err
-	}
-	out.OrderID = p.OrderID
 	return &OrderProgressed{out}, today, nil
+}
+
+// reportStep checks a county's report on an order signed for (or sent
+// back): progress needs a note, a closure request evidence.
+func reportStep(c *Commitment, orderID, note, evidence string, attachments []string, progress bool) (OrderStep, error) {
+	out := OrderStep{OrderID: orderID}
+	var err error
+	if out.Note, err = text("note", note, FreeText, progress, maxLongText); err != nil {
+		return out, err
+	}
+	if out.Evidence, err = text("evidence", evidence, FreeText, !progress, maxLongText); err != nil {
+		return out, err
+	}
+	if out.Attachments, err = checkAttachments(attachments); err != nil {
+		return out, err
+	}
+	return out, orderStep(c, orderID, OrderAcknowledged, OrderReturned)
 }
 
 // RequestClosure: the county asks for an order to be closed (申请销号):
@@ -209,21 +215,10 @@ func (RequestClosure) Type() Type { return OrderClosureRequestedType }
 
 // Decide: evidence is required; the order is signed for (or was sent back).
 func (x RequestClosure) Decide(c *Commitment, today Date) (any, Date, error) {
-	var out OrderStep
-	var err error
-	if out.Note, err = text("note", x.Note, FreeText, false, maxLongText); err != nil {
+	out, err := reportStep(c, x.OrderID, x.Note, x.Evidence, x.Attachments, false)
+	if err != nil {
 		return nil, Date{}, err
 	}
-	if out.Evidence, err = text("evidence", x.Evidence, FreeText, true, maxLongText); err != nil {
-		return nil, Date{}, err
-	}
-	if out.Attachments, err = checkAttachments(x.Attachments); err != nil {
-		return nil, Date{}, err
-	}
-	if err := orderStep(c, x.OrderID, OrderAcknowledged, OrderReturned); err != nil {
-		return nil, Date{}, err
-	}
-	out.OrderID = x.OrderID
 	return &OrderClosureAsked{out}, today, nil
 }
 
