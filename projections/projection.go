@@ -272,6 +272,11 @@ func (p *Projection) Apply(ev events.Event) error {
 	}
 	if ev.Type != "" {
 		if err := p.fold(ev); err != nil {
+			if p.partial {
+				// A fold of the facts of a date keeps only some events of a
+				// history: one it cannot fold says nothing of the stored data.
+				return fmt.Errorf("the facts of event %s (%s) of commitment %s cannot be folded on their own date: %w", ev.ID, ev.Type, ev.CommitmentID, err)
+			}
 			return &events.DamageError{Sequence: ev.Sequence, Problem: fmt.Sprintf("event %s (%s) of commitment %s cannot be folded: %v", ev.ID, ev.Type, ev.CommitmentID, err)}
 		}
 		p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
