@@ -1,0 +1,226 @@
+package imports
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+
+	"promiseledger/events"
+)
+
+// Column is a column of a commitment ledger (台账).
+type Column string
+
+// The columns, in the template's order.
+const (
+	ColCounty      Column = "county"
+	ColDepartment  Column = "department"
+	ColProject     Column = "project"
+	ColInvestor    Column = "investor"
+	ColCreditCode  Column = "credit_code"
+	ColKind        Column = "kind"
+	ColDescription Column = "description"
+	ColAmount      Column = "amount"
+	ColUnit        Column = "unit"
+	ColMadeOn      Column = "made_on"
+	ColDue         Column = "due"
+	ColReference   Column = "reference"
+	ColFulfilled   Column = "fulfilled"
+	ColFulfilledOn Column = "fulfilled_on"
+)
+
+// Columns lists the columns in the template's order, each with its Chinese
+// header first and the other headers clerks write for it.
+var Columns = []struct {
+	Column   Column
+	Headers  []string
+	Required bool
+}{
+	{ColCounty, []string{"县市区", "县（市、区）", "县市", "县区", "county"}, true},
+	{ColDepartment, []string{"责任单位", "承诺单位", "责任部门", "department"}, true},
+	{ColProject, []string{"项目名称", "项目", "project"}, true},
+	{ColInvestor, []string{"投资企业", "企业名称", "投资方", "investor"}, true},
+	{ColCreditCode, []string{"统一社会信用代码", "信用代码", "credit_code"}, false},
+	{ColKind, []string{"承诺类型", "类型", "政策类型", "kind"}, true},
+	{ColDescription, []string{"承诺事项", "承诺内容", "优惠政策内容", "description"}, true},
+	{ColAmount, []string{"承诺数量", "承诺金额", "数量", "金额", "amount", "quantity"}, true},
+	{ColUnit, []string{"单位", "计量单位", "unit"}, false},
+	{ColMadeOn, []string{"承诺日期", "签约日期", "协议签订日期", "made_on"}, true},
+	{ColDue, []string{"兑现期限", "承诺兑现期限", "期限", "due"}, true},
+	{ColReference, []string{"协议文号", "依据", "文件依据", "reference"}, false},
+	{ColFulfilled, []string{"已兑现", "已兑现数量", "已兑现金额", "fulfilled"}, false},
+	{ColFulfilledOn, []string{"兑现日期", "已兑现日期", "fulfilled_on"}, false},
+}
+
+// Problem is one thing wrong with a sheet: where (row and column as the
+// sheet numbers them; row 0 for the header) and which rule, in Chinese.
+type Problem struct {
+	Row    int    `json:"row"`
+	Column string `json:"column,omitempty"` // the header as the sheet writes it
+	Value  string `json:"value,omitempty"`
+	Rule   string `json:"rule"`
+}
+
+func (p Problem) String() string {
+	if p.Column == "" {
+		return fmt.Sprintf("第%d行：%s", p.Row, p.Rule)
+	}
+	return fmt.Sprintf("第%d行「%s」列（%q）：%s", p.Row, p.Column, p.Value, p.Rule)
+}
+
+// Header is where each column is in a sheet, and how the sheet names it.
+type Header struct {
+	index map[Column]int
+	name  map[Column]string
+}
+
+// normal drops spaces, required marks and bracketed notes from a header.
+func normal(h string) string {
+	h = strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(h), "*＊"))
+	if i := strings.IndexAny(h, "（("); i > 0 && !strings.HasPrefix(h, "县（") {
+		h = h[:i]
+	}
+	return strings.ToLower(strings.ReplaceAll(h, " ", ""))
+}
+
+// ReadHeader finds the columns in a header row. A required column that is
+// missing, or a column named twice, is a problem of row 0.
+func ReadHeader(cells []string) (Header, []Problem) {
+	h := Header{index: map[Column]int{}, name: map[Column]string{}}
+	var problems []Problem
+	for i, cell := range cells {
+		n := normal(cell)
+		if n == "" {
+			continue
+		}
+		for _, c := range Columns {
+			for _, alias := range c.Headers {
+				if n != normal(alias) {
+					continue
+				}
+				if _, dup := h.index[c.Column]; dup {
+					problems = append(problems, Problem{Row: 0, Column: cell, Rule: fmt.Sprintf("与「%s」列重复", h.name[c.Column])})
+					continue
+				}
+				h.index[c.Column], h.name[c.Column] = i, strings.TrimSpace(cell)
+			}
+		}
+	}
+	for _, c := range Columns {
+		if _, ok := h.index[c.Column]; c.Required && !ok {
+			problems = append(problems, Problem{Row: 0, Rule: fmt.Sprintf("缺少「%s」列", c.Headers[0])})
+		}
+	}
+	return h, problems
+}
+
+// Row is one imported commitment: the command that makes it, the
+// fulfilment it already had (if the sheet says so), and the idempotency
+// key that makes importing it again add nothing.
+type Row struct {
+	Number  int
+	Make    events.MakeCommitment
+	Fulfil  *events.RecordFulfillment
+	Key     string
+	Cells   map[Column]string
+	problem []Problem
+}
+
+// ReadRow reads one data row (number as the sheet numbers it) and checks it
+// as the ledger will: every problem is reported at its column.
+func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today events.Date) (Row, []Problem) {
+	r := Row{Number: number, Cells: map[Column]string{}}
+	get := func(c Column) string {
+		if i, ok := h.index[c]; ok && i < len(cells) {
+			return strings.TrimSpace(cells[i])
+		}
+		return ""
+	}
+	for _, c := range Columns {
+		r.Cells[c.Column] = get(c.Column)
+	}
+	fail := func(c Column, rule string) {
+		r.problem = append(r.problem, Problem{Row: number, Column: h.name[c], Value: r.Cells[c], Rule: rule})
+	}
+	county, err := ParseCounty(r.Cells[ColCounty], j)
+	if err != nil {
+		fail(ColCounty, "不是本辖区的县市区：请填写县市区名称或行政区划代码")
+	}
+	kind, err := ParseKind(r.Cells[ColKind])
+	if err != nil {
+		fail(ColKind, "承诺类型应为：土地、税收、补贴、费用、基础设施、融资或其他")
+	}
+	amount, err := ParseAmount(r.Cells[ColAmount], r.Cells[ColUnit])
+	if err != nil {
+		fail(ColAmount, "应为数字加单位（元、万元、亩、平方米、项），如 125.5万元")
+	}
+	madeOn, err := ParseDate(r.Cells[ColMadeOn])
+	if err != nil {
+		fail(ColMadeOn, "日期应写作 2020-12-31、2020/12/31、2020年12月31日 或 2020.12.31")
+	}
+	due, err := ParseDate(r.Cells[ColDue])
+	if err != nil {
+		fail(ColDue, "日期应写作 2020-12-31、2020/12/31、2020年12月31日 或 2020.12.31")
+	}
+	r.Make = events.MakeCommitment{
+		County: county, Department: r.Cells[ColDepartment], Project: r.Cells[ColProject],
+		Investor: events.InvestorInput{Name: r.Cells[ColInvestor], CreditCode: r.Cells[ColCreditCode]},
+		Kind:     string(kind), Description: r.Cells[ColDescription],
+		Quantity: &events.QuantityInput{Value: events.Text(amount.Value), Unit: string(amount.Unit)},
+		MadeOn:   madeOn.String(), Due: due.String(), Reference: r.Cells[ColReference],
+	}
+	if r.Cells[ColCreditCode] == "" {
+		unregistered := false
+		r.Make.Investor.Registered = &unregistered
+	}
+	if len(r.problem) == 0 {
+		// Everything the ledger checks, named at its column.
+		if _, err := r.Make.Decide(j, today); err != nil {
+			var fe *events.FieldError
+			col := ColDescription
+			if errors.As(err, &fe) {
+				col = columnOf(fe.Field)
+			}
+			fail(col, err.Error())
+		}
+	}
+	if f := r.Cells[ColFulfilled]; f != "" && len(r.problem) == 0 {
+		done, err := ParseAmount(f, r.Cells[ColUnit])
+		switch {
+		case err != nil:
+			fail(ColFulfilled, "应为数字加单位，与承诺数量同一单位")
+		case done.Unit != amount.Unit:
+			fail(ColFulfilled, fmt.Sprintf("单位应与承诺数量相同（%s）", amount.Unit))
+		default:
+			on, err := ParseDate(r.Cells[ColFulfilledOn])
+			if err != nil {
+				fail(ColFulfilledOn, "填写已兑现数量时，须填写兑现日期")
+			}
+			r.Fulfil = &events.RecordFulfillment{Quantity: &events.QuantityInput{Value: events.Text(done.Value), Unit: string(done.Unit)},
+				FulfilledOn: on.String(), Evidence: "台账导入：" + r.Cells[ColReference]}
+		}
+	}
+	sum := sha256.Sum256([]byte(strings.Join([]string{county, r.Cells[ColReference], r.Make.Project, r.Make.Investor.Name, r.Make.Kind, amount.Value, string(amount.Unit), r.Make.Due, r.Make.Description}, "\x00")))
+	r.Key = "import-" + hex.EncodeToString(sum[:12])
+	return r, r.problem
+}
+
+// columnOf is the column of a field the domain names.
+func columnOf(field string) Column {
+	switch {
+	case strings.HasPrefix(field, "investor.credit_code"):
+		return ColCreditCode
+	case strings.HasPrefix(field, "investor"):
+		return ColInvestor
+	case strings.HasPrefix(field, "quantity"):
+		return ColAmount
+	}
+	for _, c := range Columns {
+		if string(c.Column) == field {
+			return c.Column
+		}
+	}
+	return ColDescription
+}
