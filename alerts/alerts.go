@@ -175,7 +175,7 @@ func conditions(c *events.Commitment, today events.Date, cfg Config) []condition
 			if o.State == events.OrderIssued && today.DaysSince(o.IssuedOn) > cfg.AckDays {
 				out = append(out, condition{key: Key(OrderUnacknowledged, c.ID, "order"+o.ID), rule: OrderUnacknowledged, orderID: o.ID})
 			}
-			if today.After(o.Deadline) {
+			if o.State.Open() && today.After(o.Deadline) {
 				d := o.Deadline
 				out = append(out, condition{key: Key(Escalated, c.ID, "order"+o.ID), rule: Escalated, deadline: &d, orderID: o.ID})
 			}
@@ -207,6 +207,12 @@ func reason(a Alert, c *events.Commitment) string {
 		return "dispute resolved"
 	case a.Rule == OrderUnacknowledged:
 		return "order signed for"
+	case a.OrderID != "" && c.Status() != events.Void:
+		for _, o := range c.SupervisionOrders {
+			if o.ID == a.OrderID && !o.State.Open() {
+				return "order closed"
+			}
+		}
 	case st == events.Fulfilled:
 		return "fulfilled"
 	case st == events.Waived, st == events.Cancelled:

@@ -399,3 +399,20 @@ func TestConditions_OrderUnacknowledged(t *testing.T) {
 		t.Fatalf("signed for: %v", got)
 	}
 }
+
+// A closed order (销号) escalates nothing, whatever its deadline.
+func TestConditions_ClosedOrderEscalatesNothing(t *testing.T) {
+	o := "o1"
+	closed := commitment(t, made(), ordered("2021-02-15"),
+		step{events.OrderAcknowledgedType, "a1", "2021-01-02", events.OrderSignedFor{OrderStep: events.OrderStep{OrderID: o}}},
+		step{events.OrderClosureRequestedType, "q1", "2021-01-03", events.OrderClosureAsked{OrderStep: events.OrderStep{OrderID: o, Evidence: "凭证"}}},
+		step{events.OrderClosedType, "z1", "2021-01-04", events.OrderClosedData{OrderID: o, Outcome: events.OrderClosed}})
+	for _, x := range conditions(closed, events.MustDate("2021-02-16"), DefaultConfig) {
+		if x.orderID != "" {
+			t.Fatalf("a closed order raises %s", x.key)
+		}
+	}
+	if got := conditions(commitment(t, made(), ordered("2021-02-15")), events.MustDate("2021-02-16"), DefaultConfig); len(got) == 0 {
+		t.Fatal("an open order past its deadline raises nothing: the test proves nothing")
+	}
+}

@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"path"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -40,13 +42,40 @@ func (s *Server) checkCited(r *http.Request, cmd any) error {
 		return badRequest("validation_failed", "attachments", "attachments: this ledger keeps no files")
 	}
 	for i, d := range c.Cites() {
-		if _, err := s.attachments.Info(r.Context(), d); errors.Is(err, events.ErrNotFound) {
-			return badRequest("validation_failed", fmt.Sprintf("attachments[%d]", i), "attachments[%d]: no file %q: upload it first (POST /api/v1/attachments)", i, d)
-		} else if err != nil {
+		field := fmt.Sprintf("attachments[%d]", i)
+		if !digest.MatchString(d) {
+			return badRequest("validation_failed", field, "%s: must be the sha256 that POST /api/v1/attachments answered (64 lowercase hex digits)", field)
+		}
+		// A file cited must be one the principal may already see: uploaded
+		// by it, or cited by a commitment it may read. Any other answers as
+		// if there were no such file, so that citing cannot open another
+		// county's file, nor tell whether one exists.
+		at, err := s.attachments.Info(r.Context(), d)
+		if err != nil && !errors.Is(err, events.ErrNotFound) {
 			return err
+		}
+		if err != nil || !s.maySee(r, at) {
+			return badRequest("validation_failed", field, "%s: no file %q that you uploaded or may see: upload it first (POST /api/v1/attachments)", field, d)
 		}
 	}
 	return nil
+}
+
+var digest = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+// maySee reports whether the principal uploaded the file or may read a
+// commitment that cites it.
+func (s *Server) maySee(r *http.Request, at events.Attachment) bool {
+	p := principal(r)
+	if slices.Contains(at.Uploaders, p.Name) {
+		return true
+	}
+	for _, c := range s.reads.Live().Citing(at.SHA256) {
+		if p.SeesCounty(c.County) {
+			return true
+		}
+	}
+	return false
 }
 
 // mediaType judges a file's type from its bytes, never its name: PDF, JPEG,
@@ -168,13 +197,17 @@ func tooLarge() error {
 // it, or uploaded it; to anyone else it does not exist (404).
 func (s *Server) handleDownload() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		digest := r.PathValue("sha256")
-		missing := &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no attachment " + strconv.Quote(digest)}
+		sha := r.PathValue("sha256")
+		missing := &apiError{status: http.StatusNotFound, Code: "not_found", Message: "no attachment " + strconv.Quote(sha)}
 		if s.attachments == nil {
 			writeError(w, missing)
 			return
 		}
-		at, err := s.attachments.Info(r.Context(), digest)
+		if !digest.MatchString(sha) {
+			writeError(w, missing)
+			return
+		}
+		at, err := s.attachments.Info(r.Context(), sha)
 		if err != nil {
 			if errors.Is(err, events.ErrNotFound) {
 				err = missing
@@ -182,16 +215,11 @@ func (s *Server) handleDownload() http.Handler {
 			writeError(w, err)
 			return
 		}
-		p := principal(r)
-		may := at.Uploader == p.Name
-		for _, c := range s.reads.Live().Citing(digest) {
-			may = may || p.SeesCounty(c.County)
-		}
-		if !may {
+		if !s.maySee(r, at) {
 			writeError(w, missing)
 			return
 		}
-		data, at, err := s.attachments.Get(r.Context(), digest)
+		data, at, err := s.attachments.Get(r.Context(), sha)
 		if err != nil {
 			writeError(w, err)
 			return

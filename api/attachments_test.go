@@ -123,3 +123,42 @@ func TestAttachments_UploadCiteDownload(t *testing.T) {
 		t.Fatalf("an uncited file by another county: %d", status)
 	}
 }
+
+// Citing cannot open another county's file, nor tell whether one exists;
+// the same bytes uploaded again belong to their second uploader too, under
+// its own name; a malformed digest is a 400 naming it.
+func TestAttachments_CitingIsNoKeyToAnotherCountysFile(t *testing.T) {
+	h := newHarness(t)
+	a, b := h.as("county-532301"), h.as("county-532322")
+	pdf := []byte("%PDF-1.7 楚雄市的合同")
+	digest := a.upload("a-name.pdf", pdf).str("sha256")
+	idA := a.must(http.StatusCreated, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2027-12-31")).str("id")
+	f := fulfilment("10", "mu", "2020-10-01")
+	f["attachments"] = []string{digest}
+	a.must(http.StatusCreated, "POST", "/api/v1/commitments/"+idA+"/fulfillments", f)
+
+	idB := b.must(http.StatusCreated, "POST", "/api/v1/commitments", commitment("532322", "land", "300", "mu", "2020-03-15", "2027-12-31")).str("id")
+	before := h.events()
+	r := b.do("POST", "/api/v1/commitments/"+idB+"/fulfillments", f)
+	if r.status != http.StatusBadRequest || r.errField() != "attachments[0]" {
+		t.Fatalf("532322 citing 532301's file: %d %s", r.status, r.raw)
+	}
+	f["attachments"] = []string{""}
+	if r := b.do("POST", "/api/v1/commitments/"+idB+"/fulfillments", f); r.status != http.StatusBadRequest || r.errField() != "attachments[0]" {
+		t.Fatalf("an empty digest: %d %s", r.status, r.raw)
+	}
+	if h.events() != before {
+		t.Fatal("a refused citation appended an event")
+	}
+	if status, _, _ := b.download(digest); status != http.StatusNotFound {
+		t.Fatalf("532322 downloading 532301's file: %d", status)
+	}
+	// The same bytes, uploaded by 532322 too: its own name, and its to download.
+	again := b.upload("b-name.pdf", pdf)
+	if again.str("sha256") != digest || again.str("name") != "b-name.pdf" {
+		t.Fatalf("the same bytes again: %s", again.raw)
+	}
+	if status, _, _ := b.download(digest); status != http.StatusOK {
+		t.Fatalf("its second uploader downloading: %d", status)
+	}
+}

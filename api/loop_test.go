@@ -107,3 +107,30 @@ func TestLoop_BulletinListsOpenOrders(t *testing.T) {
 		t.Fatalf("the English bulletin:\n%s", en)
 	}
 }
+
+// An approval never moves a due date earlier, nor acts on a released entry;
+// a closed order's deadline escalates nothing.
+func TestLoop_ApprovalRules(t *testing.T) {
+	h := newHarness(t)
+	county := h.as("county-532301")
+	id := county.must(http.StatusCreated, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2027-06-30")).str("id")
+	base := "/api/v1/commitments/" + id
+	rq := county.must(http.StatusCreated, "POST", base+"/extension-requests", map[string]any{"due": "2027-09-30", "reason": "延误"})
+	req := rq.body["extension_requests"].([]any)[0].(map[string]any)["id"].(string)
+	// Meanwhile an amendment moves the due date past the one asked.
+	h.must(http.StatusCreated, "POST", base+"/amendments", map[string]any{"due": "2027-12-31", "reason": "调整", "approval": "批复"})
+	before := h.events()
+	if r := h.do("POST", base+"/extension-requests/"+req+"/decision", map[string]any{"outcome": "approved", "approval": "批复"}); r.status != http.StatusConflict {
+		t.Fatalf("approving a date earlier than the one in force: %d %s", r.status, r.raw)
+	}
+	if h.events() != before {
+		t.Fatal("a refused approval appended an event")
+	}
+	h.must(http.StatusCreated, "POST", base+"/extension-requests/"+req+"/decision", map[string]any{"outcome": "rejected", "approval": "批复"})
+	rq = county.must(http.StatusCreated, "POST", base+"/extension-requests", map[string]any{"due": "2028-06-30", "reason": "再次"})
+	req2 := rq.body["extension_requests"].([]any)[1].(map[string]any)["id"].(string)
+	h.must(http.StatusCreated, "POST", base+"/voiding", map[string]any{"reason": "重复录入", "approval": "批复"})
+	if r := h.do("POST", base+"/extension-requests/"+req2+"/decision", map[string]any{"outcome": "approved", "approval": "批复"}); r.status != http.StatusConflict {
+		t.Fatalf("approving on a void entry: %d %s", r.status, r.raw)
+	}
+}

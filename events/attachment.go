@@ -10,11 +10,11 @@ import (
 // certificate), named by the hex SHA-256 of its bytes. Events cite the
 // digest, so the hash chain and the seals cover what they cite.
 type Attachment struct {
-	SHA256    string `json:"sha256"`
-	Size      int64  `json:"size"`
-	MediaType string `json:"media_type"`
-	Name      string `json:"name"`
-	Uploader  string `json:"-"` // the token name that uploaded it
+	SHA256    string   `json:"sha256"`
+	Size      int64    `json:"size"`
+	MediaType string   `json:"media_type"`
+	Name      string   `json:"name"`
+	Uploaders []string `json:"-"` // the token names that uploaded these bytes
 }
 
 // MaxAttachments is how many files one event may cite.

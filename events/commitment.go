@@ -218,7 +218,7 @@ func (c *Commitment) Light(today Date, dueSoonDays, ackDays int) Light {
 		return Yellow
 	}
 	for _, o := range c.SupervisionOrders {
-		if o.State == OrderIssued && today.DaysSince(o.IssuedOn) > ackDays {
+		if open && o.State == OrderIssued && today.DaysSince(o.IssuedOn) > ackDays {
 			return Yellow
 		}
 	}

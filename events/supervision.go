@@ -311,6 +311,15 @@ func (x DecideExtension) Decide(c *Commitment, today Date) (any, Date, error) {
 		return nil, Date{}, ruleError(ErrInvalidState, "", "the request is already %s", st)
 	}
 	if out.Outcome == RequestApproved {
+		if err := notTerminal(c); err != nil {
+			return nil, Date{}, err
+		}
+		if c.Status() == Fulfilled {
+			return nil, Date{}, ruleError(ErrInvalidState, "", "commitment is fulfilled: nothing is left to extend")
+		}
+		if asked := c.ExtensionRequests[i].Due; !asked.After(c.Due) {
+			return nil, Date{}, ruleError(ErrInvalidState, "outcome", "the due date in force (%s) is already at or after the one asked (%s): reject the request", c.Due, asked)
+		}
 		prev := c.Due
 		out.PreviousDue = &prev
 	}

@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/events"
@@ -51,8 +53,27 @@ func (s *Store) AttachAttachments(ctx context.Context) (*Attachments, error) {
 // is: the same bytes) and returns what is known of it.
 func (a *Attachments) Put(ctx context.Context, data []byte, mediaType, name, uploader string) (events.Attachment, error) {
 	sum := sha256.Sum256(data)
-	at := events.Attachment{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), MediaType: mediaType, Name: name, Uploader: uploader}
+	at := events.Attachment{SHA256: hex.EncodeToString(sum[:]), Size: int64(len(data)), MediaType: mediaType, Name: name, Uploaders: []string{uploader}}
 	if old, err := a.Info(ctx, at.SHA256); err == nil {
+		// The same bytes again: kept as they are; whoever uploads them
+		// too may download them, and is answered with its own name.
+		if !slices.Contains(old.Uploaders, uploader) {
+			info, err := a.obj.GetInfo(ctx, at.SHA256)
+			if err != nil {
+				return events.Attachment{}, fmt.Errorf("attachment %s: %w", at.SHA256, err)
+			}
+			meta := info.ObjectMeta
+			headers := nats.Header{}
+			for k, v := range meta.Headers {
+				headers[k] = slices.Clone(v)
+			}
+			headers.Add("Uploader", uploader)
+			meta.Headers = headers
+			if err := a.obj.UpdateMeta(ctx, at.SHA256, meta); err != nil {
+				return events.Attachment{}, fmt.Errorf("attachment %s: %w", at.SHA256, err)
+			}
+		}
+		old.Name = name
 		return old, nil
 	}
 	_, err := a.obj.Put(ctx, jetstream.ObjectMeta{Name: at.SHA256, Description: name,
@@ -73,7 +94,7 @@ func (a *Attachments) Info(ctx context.Context, digest string) (events.Attachmen
 		return events.Attachment{}, fmt.Errorf("attachment %s: %w", digest, err)
 	}
 	h := info.Headers
-	return events.Attachment{SHA256: digest, Size: int64(info.Size), MediaType: h.Get("Media-Type"), Name: h.Get("File-Name"), Uploader: h.Get("Uploader")}, nil
+	return events.Attachment{SHA256: digest, Size: int64(info.Size), MediaType: h.Get("Media-Type"), Name: h.Get("File-Name"), Uploaders: h.Values("Uploader")}, nil
 }
 
 // Get returns a stored file's bytes, checked against the digest it is

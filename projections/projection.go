@@ -337,7 +337,34 @@ func (p *Projection) factBy(ev events.Event, on events.Date) bool {
 		id := data.(*events.FulfillmentReversed).FulfillmentID
 		return slices.ContainsFunc(c.Fulfillments, func(f events.Fulfillment) bool { return f.ID == id && !f.Reversed })
 	}
-	return !ev.EffectiveOn.After(on)
+	if ev.EffectiveOn.After(on) {
+		return false
+	}
+	// A step on an order, a dispute's resolution, a request's decision
+	// counts only with what it answers (an effective date can come out
+	// earlier than its order's when instances' clocks differ).
+	if !exists {
+		return ev.Type == events.CommitmentMadeType
+	}
+	data, err := ev.Decode()
+	if err != nil {
+		return false
+	}
+	switch d := data.(type) {
+	case *events.OrderSignedFor:
+		return hasOrder(c, d.OrderID)
+	case *events.OrderProgressed:
+		return hasOrder(c, d.OrderID)
+	case *events.OrderClosureAsked:
+		return hasOrder(c, d.OrderID)
+	case *events.OrderClosedData:
+		return hasOrder(c, d.OrderID)
+	case *events.DisputeResolved:
+		return slices.ContainsFunc(c.Disputes, func(x events.Dispute) bool { return x.ID == d.DisputeID })
+	case *events.ExtensionDecided:
+		return slices.ContainsFunc(c.ExtensionRequests, func(x events.ExtensionRequest) bool { return x.ID == d.RequestID })
+	}
+	return true
 }
 
 // Applied is the stream sequence of the last event applied.
@@ -462,4 +489,8 @@ func (p *Projection) Each(fn func(*events.Commitment)) {
 	for _, id := range p.ids {
 		fn(p.commitments[id])
 	}
+}
+
+func hasOrder(c *events.Commitment, id string) bool {
+	return slices.ContainsFunc(c.SupervisionOrders, func(o events.SupervisionOrder) bool { return o.ID == id })
 }
