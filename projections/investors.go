@@ -39,8 +39,8 @@ func (p *Projection) group(q Query, key func(*events.Commitment) string) (keys [
 	defer p.mu.RUnlock()
 	for _, id := range p.ids {
 		c := p.commitments[id]
-		if !q.matches(c) {
-			continue
+		if !q.matches(c) || (c.Status() == events.Void && q.Status != events.Void) {
+			continue // an entry made in error names no investor or project, unless asked for
 		}
 		k := key(c)
 		if byKey[k] == nil {
