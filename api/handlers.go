@@ -521,7 +521,13 @@ func (s *Server) view(r *http.Request, m moment) (*projections.Projection, error
 	if m.live() {
 		return s.reads.Live(), nil
 	}
-	p, err := s.reads.Past().ViewOn(r.Context(), principal(r).Name, m.at, m.on)
+	at := m.at
+	if !m.past {
+		// The facts of a date, as recorded by now: "now" to the second, so
+		// that the views a page asks for at once share one fold.
+		at = at.Truncate(time.Second)
+	}
+	p, err := s.reads.Past().ViewOn(r.Context(), principal(r).Name, at, m.on)
 	var pending *projections.PendingError
 	if errors.As(err, &pending) {
 		s.refused(r, principal(r), http.StatusTooManyRequests, err.Error())

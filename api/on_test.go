@@ -60,3 +60,4 @@ func TestOn_MigratedPromisesByTheDatesOfTheFacts(t *testing.T) {
 		}
 	}
 }
+
