@@ -60,4 +60,3 @@ func TestOn_MigratedPromisesByTheDatesOfTheFacts(t *testing.T) {
 		}
 	}
 }
-
