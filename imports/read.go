@@ -1,0 +1,123 @@
+package imports
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+	"golang.org/x/text/encoding/simplifiedchinese"
+)
+
+// Table is a sheet's rows as text, as the clerk sees them: the header row
+// first (its number in Header), then the data rows, each with the number the
+// sheet gives it.
+type Table struct {
+	Sheet   string
+	Header  []string
+	HeadRow int
+	Rows    [][]string
+	Numbers []int
+}
+
+// MaxFileBytes is the largest spreadsheet read.
+const MaxFileBytes = 50 << 20
+
+// ReadXLSX reads the first visible sheet of a workbook: raw cell values (a
+// date cell gives its serial number, which ParseDate reads), a merged header
+// cell's text in every column it spans, and no blank rows.
+func ReadXLSX(r io.Reader) (Table, error) {
+	f, err := excelize.OpenReader(io.LimitReader(r, MaxFileBytes), excelize.Options{RawCellValue: true})
+	if err != nil {
+		return Table{}, fmt.Errorf("not an xlsx workbook: %w", err)
+	}
+	defer f.Close()
+	for _, name := range f.GetSheetList() {
+		if visible, err := f.GetSheetVisible(name); err != nil || !visible {
+			continue // a hidden sheet is the clerk's scratch, not the ledger
+		}
+		rows, err := f.GetRows(name, excelize.Options{RawCellValue: true})
+		if err != nil {
+			return Table{}, fmt.Errorf("sheet %s: %w", name, err)
+		}
+		merged, err := f.GetMergeCells(name)
+		if err != nil {
+			return Table{}, fmt.Errorf("sheet %s: %w", name, err)
+		}
+		for _, m := range merged {
+			c1, r1, err1 := excelize.CellNameToCoordinates(m.GetStartAxis())
+			c2, r2, err2 := excelize.CellNameToCoordinates(m.GetEndAxis())
+			if err1 != nil || err2 != nil {
+				continue
+			}
+			for y := r1; y <= r2 && y <= len(rows); y++ {
+				for x := c1; x <= c2; x++ {
+					for len(rows[y-1]) < x {
+						rows[y-1] = append(rows[y-1], "")
+					}
+					if rows[y-1][x-1] == "" {
+						rows[y-1][x-1] = m.GetCellValue()
+					}
+				}
+			}
+		}
+		t := table(name, rows)
+		if t.Header != nil {
+			return t, nil
+		}
+	}
+	return Table{}, errors.New("the workbook has no visible sheet with rows")
+}
+
+// ReadCSV reads a CSV file in UTF-8 (with or without a byte-order mark) or,
+// when it is not valid UTF-8, in GB18030 (what Chinese Excel saves).
+func ReadCSV(r io.Reader) (Table, error) {
+	b, err := io.ReadAll(io.LimitReader(r, MaxFileBytes))
+	if err != nil {
+		return Table{}, err
+	}
+	b = bytes.TrimPrefix(b, []byte("\xef\xbb\xbf"))
+	if !utf8.Valid(b) {
+		if b, err = simplifiedchinese.GB18030.NewDecoder().Bytes(b); err != nil {
+			return Table{}, fmt.Errorf("neither UTF-8 nor GB18030: %w", err)
+		}
+	}
+	cr := csv.NewReader(bytes.NewReader(b))
+	cr.FieldsPerRecord = -1
+	rows, err := cr.ReadAll()
+	if err != nil {
+		return Table{}, fmt.Errorf("not a CSV file: %w", err)
+	}
+	return table("", rows), nil
+}
+
+// table finds the header (the first row with text) and the data rows after
+// it, leaving out blank rows, numbering rows as the sheet does (from 1).
+func table(name string, rows [][]string) Table {
+	t := Table{Sheet: name}
+	for i, row := range rows {
+		if blank(row) {
+			continue
+		}
+		if t.Header == nil {
+			t.Header, t.HeadRow = row, i+1
+			continue
+		}
+		t.Rows = append(t.Rows, row)
+		t.Numbers = append(t.Numbers, i+1)
+	}
+	return t
+}
+
+func blank(row []string) bool {
+	for _, c := range row {
+		if strings.TrimSpace(c) != "" {
+			return false
+		}
+	}
+	return true
+}
