@@ -17,6 +17,7 @@ Usage:
   ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
   ledger report overdue --as-of DATE [--format md|csv]   the overdue bulletin (通报)
   ledger audit pubkey|verify|check-proof|export   prove that nothing was altered
+  ledger import FILE [--dry-run] [--skip-invalid]   import a county's ledger (台账, .xlsx or CSV)
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -41,6 +42,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return reportCmd(ctx, rest, getenv, stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, rest, getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
