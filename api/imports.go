@@ -151,3 +151,18 @@ func uploadedFile(w http.ResponseWriter, r *http.Request, max int64) ([]byte, er
 		return data, nil
 	}
 }
+
+// handleTemplate answers the import template, as a download.
+func (s *Server) handleTemplate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, err := imports.Template(s.reads.Jurisdiction())
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": imports.TemplateName}))
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(b)
+	})
+}

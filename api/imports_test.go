@@ -75,3 +75,16 @@ func TestImports_CSV(t *testing.T) {
 		t.Fatalf("a bad header: %d %v", status, rep)
 	}
 }
+
+// The template comes as a download, and imports as it is (its example row).
+func TestImports_Template(t *testing.T) {
+	h := newHarness(t)
+	r := h.must(http.StatusOK, "GET", "/api/v1/imports/template", nil)
+	if !strings.HasPrefix(string(r.raw), "PK\x03\x04") || !strings.Contains(r.header.Get("Content-Disposition"), "attachment") {
+		t.Fatalf("the template: %v", r.header)
+	}
+	status, rep := h.as("county-532301").importFile("?dry_run=true", r.raw)
+	if status != http.StatusOK || rep["rejected"] != float64(0) || rep["rows"] != float64(1) {
+		t.Fatalf("the template's example row: %d %v", status, rep)
+	}
+}

@@ -114,3 +114,37 @@ func TestReadCSV(t *testing.T) {
 		}
 	}
 }
+
+// The template reads back: its headers are the columns, its example row
+// imports, and the notes sheet explains every column.
+func TestTemplate(t *testing.T) {
+	j := events.DefaultJurisdiction()
+	b, err := Template(j)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tab, err := ReadXLSX(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, problems := ReadHeader(tab.Header)
+	if len(problems) != 0 || tab.Sheet != "承诺台账" || len(tab.Rows) != 1 {
+		t.Fatalf("the template: sheet %q, %d rows, %v", tab.Sheet, len(tab.Rows), problems)
+	}
+	if _, problems := ReadRow(h, 2, tab.Rows[0], j, events.MustDate("2026-11-27")); len(problems) != 0 {
+		t.Fatalf("the example row: %v", problems)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	notes, _ := f.GetRows("填写说明")
+	if len(notes) != len(Columns)+1 {
+		t.Fatalf("the notes sheet has %d rows for %d columns", len(notes), len(Columns))
+	}
+	dvs, err := f.GetDataValidations("承诺台账")
+	if err != nil || len(dvs) != 3 {
+		t.Fatalf("drop-down lists: %d, %v", len(dvs), err)
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"promiseledger/imports"
 )
 
 // importCmd sends a county's ledger (台账) to a running ledger in one
@@ -110,4 +112,25 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		return fmt.Errorf("nothing was imported: %d rows have problems (fix them, or use --skip-invalid)", rep.Rejected)
 	}
 	return nil
+}
+
+// templateCmd writes the import template (承诺台账模板.xlsx) to stdout.
+func templateCmd(args []string, stdout, stderr io.Writer) error {
+	var counties string
+	fs := flag.NewFlagSet("template", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&counties, "counties", "", "JSON file with the county list (as for serve)")
+	if help, err := parseFlags(fs, args); help || err != nil {
+		return err
+	}
+	j, err := loadJurisdiction(counties)
+	if err != nil {
+		return err
+	}
+	b, err := imports.Template(j)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(b)
+	return err
 }

@@ -26,3 +26,10 @@ func TestRun_ImportCommand(t *testing.T) {
 		t.Fatalf("--skip-invalid: %v\n%s", err, out)
 	}
 }
+
+func TestRun_TemplateCommand(t *testing.T) {
+	out, err := ledgerCmd(t, "template")
+	if err != nil || !strings.HasPrefix(out, "PK\x03\x04") {
+		t.Fatalf("ledger template: %v, %d bytes", err, len(out))
+	}
+}

@@ -18,6 +18,7 @@ Usage:
   ledger report overdue --as-of DATE [--format md|csv]   the overdue bulletin (通报)
   ledger audit pubkey|verify|check-proof|export   prove that nothing was altered
   ledger import FILE [--dry-run] [--skip-invalid]   import a county's ledger (台账, .xlsx or CSV)
+  ledger template > 承诺台账模板.xlsx   the import template
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, rest, getenv, stdout, stderr)
+	case "template":
+		return templateCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
