@@ -6,7 +6,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"path"
@@ -134,63 +133,24 @@ func (s *Server) handleUpload() http.Handler {
 			writeError(w, &apiError{status: http.StatusServiceUnavailable, Code: "not_ready", Message: "this ledger keeps no files"})
 			return
 		}
-		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-		if err != nil || mt != "multipart/form-data" {
-			writeError(w, &apiError{status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type", Message: "Content-Type must be multipart/form-data, with the file in the field \"file\""})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, MaxAttachmentBytes+1<<20)
-		mr, err := r.MultipartReader()
+		data, name, err := uploadedFile(w, r, MaxAttachmentBytes)
 		if err != nil {
-			writeError(w, badRequest("validation_failed", "file", "file: %v", err))
+			writeError(w, err)
 			return
 		}
-		for {
-			part, err := mr.NextPart()
-			if err != nil {
-				var maxErr *http.MaxBytesError
-				if errors.As(err, &maxErr) {
-					writeError(w, tooLarge())
-					return
-				}
-				writeError(w, badRequest("validation_failed", "file", "file: the field \"file\" is required"))
-				return
-			}
-			if part.FormName() != "file" {
-				continue
-			}
-			data, err := io.ReadAll(io.LimitReader(part, MaxAttachmentBytes+1))
-			if err != nil {
-				writeError(w, tooLarge())
-				return
-			}
-			if len(data) > MaxAttachmentBytes {
-				writeError(w, tooLarge())
-				return
-			}
-			if len(data) == 0 {
-				writeError(w, badRequest("validation_failed", "file", "file: is empty"))
-				return
-			}
-			kind, ok := mediaType(data)
-			if !ok {
-				writeError(w, badRequest("validation_failed", "file", "file: must be a PDF, OFD, JPEG, PNG, DOCX or XLSX file (judged from its bytes, not its name)"))
-				return
-			}
-			at, err := s.attachments.Put(r.Context(), data, kind, fileName(part.FileName()), principal(r).Name)
-			if err != nil {
-				writeError(w, err)
-				return
-			}
-			w.Header().Set("Location", "/api/v1/attachments/"+at.SHA256)
-			encode(w, http.StatusCreated, at)
+		kind, ok := mediaType(data)
+		if !ok {
+			writeError(w, badRequest("validation_failed", "file", "file: must be a PDF, OFD, JPEG, PNG, DOCX or XLSX file (judged from its bytes, not its name)"))
 			return
 		}
+		at, err := s.attachments.Put(r.Context(), data, kind, fileName(name), principal(r).Name)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		w.Header().Set("Location", "/api/v1/attachments/"+at.SHA256)
+		encode(w, http.StatusCreated, at)
 	})
-}
-
-func tooLarge() error {
-	return &apiError{status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Field: "file", Message: fmt.Sprintf("file: must be at most %d bytes", MaxAttachmentBytes)}
 }
 
 // handleDownload serves a file to whoever may see a commitment that cites

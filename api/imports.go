@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
-	"strconv"
 
 	"promiseledger/events"
 	"promiseledger/imports"
@@ -43,7 +41,7 @@ func (s *Server) handleImport() http.Handler {
 				return
 			}
 		}
-		data, err := uploadedFile(w, r, imports.MaxFileBytes)
+		data, _, err := uploadedFile(w, r, imports.MaxFileBytes)
 		if err != nil {
 			writeError(w, err)
 			return
@@ -115,41 +113,6 @@ func (s *Server) handleImport() http.Handler {
 		}
 		encode(w, http.StatusOK, rep)
 	})
-}
-
-// uploadedFile reads the multipart field "file", at most max bytes.
-func uploadedFile(w http.ResponseWriter, r *http.Request, max int64) ([]byte, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != "multipart/form-data" {
-		return nil, &apiError{status: http.StatusUnsupportedMediaType, Code: "unsupported_media_type", Field: "Content-Type", Message: `Content-Type must be multipart/form-data, with the file in the field "file"`}
-	}
-	tooBig := &apiError{status: http.StatusRequestEntityTooLarge, Code: "body_too_large", Field: "file", Message: "file: must be at most " + strconv.FormatInt(max, 10) + " bytes"}
-	r.Body = http.MaxBytesReader(w, r.Body, max+1<<20)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, badRequest("validation_failed", "file", "file: %v", err)
-	}
-	for {
-		part, err := mr.NextPart()
-		if err != nil {
-			var maxErr *http.MaxBytesError
-			if errors.As(err, &maxErr) {
-				return nil, tooBig
-			}
-			return nil, badRequest("validation_failed", "file", `file: the field "file" is required`)
-		}
-		if part.FormName() != "file" {
-			continue
-		}
-		data, err := io.ReadAll(io.LimitReader(part, max+1))
-		if err != nil || int64(len(data)) > max {
-			return nil, tooBig
-		}
-		if len(data) == 0 {
-			return nil, badRequest("validation_failed", "file", "file: is empty")
-		}
-		return data, nil
-	}
 }
 
 // handleTemplate answers the import template, as a download.

@@ -151,31 +151,32 @@ func (c *Commitment) DaysOverdue(today Date) int {
 
 // KeptOnTime reports whether the commitment was fully fulfilled with every
 // counted (not reversed) fulfilment dated on or before its due date.
-func (c *Commitment) KeptOnTime() bool {
+func (c *Commitment) KeptOnTime() bool { return c.keptBy(c.Due) }
+
+// KeptOnOriginalDue reports whether the commitment was fully fulfilled with
+// every counted fulfilment dated on or before the due date first promised:
+// an extension does not make a late promise kept.
+func (c *Commitment) KeptOnOriginalDue() bool { return c.keptBy(c.OriginalDue) }
+
+// keptBy reports whether every counted fulfilment of a fulfilled
+// commitment is dated on or before due.
+func (c *Commitment) keptBy(due Date) bool {
 	if c.Status() != Fulfilled {
 		return false
 	}
 	for _, f := range c.Fulfillments {
-		if !f.Reversed && f.FulfilledOn.After(c.Due) {
+		if !f.Reversed && f.FulfilledOn.After(due) {
 			return false
 		}
 	}
 	return true
 }
 
-// KeptOnOriginalDue reports whether the commitment was fully fulfilled with
-// every counted fulfilment dated on or before the due date first promised:
-// an extension does not make a late promise kept.
-func (c *Commitment) KeptOnOriginalDue() bool {
-	if c.Status() != Fulfilled {
-		return false
-	}
-	for _, f := range c.Fulfillments {
-		if !f.Reversed && f.FulfilledOn.After(c.OriginalDue) {
-			return false
-		}
-	}
-	return true
+// extend moves the due date to to, as event e decided, remembering the
+// extension and how late the promise was then.
+func (c *Commitment) extend(to Date, e Event) {
+	c.Extensions = append(c.Extensions, Extension{From: c.Due, To: to, EffectiveOn: e.EffectiveOn, RecordedAt: e.RecordedAt, DaysOverdue: c.DaysOverdue(e.EffectiveOn)})
+	c.Due = to
 }
 
 // ExtendedAfterOverdue reports whether the due date was ever moved while the
@@ -309,8 +310,7 @@ func (c *Commitment) Apply(e Event) error {
 			c.Fulfilled = c.Fulfilled.Sub(c.Fulfillments[i].Quantity)
 		case *CommitmentAmended:
 			if d.Due != nil && *d.Due != c.Due {
-				c.Extensions = append(c.Extensions, Extension{From: c.Due, To: *d.Due, EffectiveOn: e.EffectiveOn, RecordedAt: e.RecordedAt, DaysOverdue: c.DaysOverdue(e.EffectiveOn)})
-				c.Due = *d.Due
+				c.extend(*d.Due, e)
 			}
 			if d.Quantity != nil {
 				c.Quantity = *d.Quantity

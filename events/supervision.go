@@ -369,8 +369,7 @@ func (c *Commitment) applyLoop(e Event, data any) (bool, error) {
 		r := &c.ExtensionRequests[i]
 		r.State, r.DecidedOn, r.Approval = d.Outcome, e.EffectiveOn, d.Approval
 		if d.Outcome == RequestApproved && r.Due != c.Due {
-			c.Extensions = append(c.Extensions, Extension{From: c.Due, To: r.Due, EffectiveOn: e.EffectiveOn, RecordedAt: e.RecordedAt, DaysOverdue: c.DaysOverdue(e.EffectiveOn)})
-			c.Due = r.Due
+			c.extend(r.Due, e)
 		}
 	default:
 		return false, nil

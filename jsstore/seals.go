@@ -26,18 +26,24 @@ func (s *Store) isSeal(subject string) bool { return subject == s.sealSubject() 
 // neither an event written meanwhile nor another instance's seal can slip
 // between them.
 func (s *Store) AppendSeal(ctx context.Context, seal audit.Seal, expectedLast uint64) (uint64, error) {
-	body, err := json.Marshal(seal)
+	return s.appendSealRecord(ctx, audit.SealType, seal, expectedLast)
+}
+
+// appendSealRecord appends a record of the seal subject (a seal or a key
+// rotation) if the stream's last message is at expectedLast.
+func (s *Store) appendSealRecord(ctx context.Context, typ string, v any, expectedLast uint64) (uint64, error) {
+	body, err := json.Marshal(v)
 	if err != nil {
 		return 0, err
 	}
 	msg := &nats.Msg{Subject: s.sealSubject(), Data: body, Header: nats.Header{}}
-	msg.Header.Set("Ledger-Event-Type", audit.SealType)
+	msg.Header.Set("Ledger-Event-Type", typ)
 	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expectedLast))
 	if err != nil {
 		if isWrongLastSeq(err) {
 			return 0, &events.ConflictError{Subject: s.sealSubject(), Expected: expectedLast, Err: err}
 		}
-		return 0, fmt.Errorf("append seal: %w", err)
+		return 0, fmt.Errorf("append %s: %w", typ, err)
 	}
 	return ack.Sequence, nil
 }
@@ -78,17 +84,7 @@ func (s *Store) Records(ctx context.Context, fn func(audit.Record) error) error 
 // AppendKeyRotation appends a key rotation on the seal subject if the
 // stream's last message is at expectedLast.
 func (s *Store) AppendKeyRotation(ctx context.Context, k audit.KeyRotation, expectedLast uint64) (uint64, error) {
-	body, err := json.Marshal(k)
-	if err != nil {
-		return 0, err
-	}
-	msg := &nats.Msg{Subject: s.sealSubject(), Data: body, Header: nats.Header{}}
-	msg.Header.Set("Ledger-Event-Type", audit.KeyRotationType)
-	ack, err := s.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequence(expectedLast))
-	if err != nil {
-		return 0, fmt.Errorf("append key rotation: %w", err)
-	}
-	return ack.Sequence, nil
+	return s.appendSealRecord(ctx, audit.KeyRotationType, k, expectedLast)
 }
 
 // SealKeyInForce returns the id of the key the next seal must be signed

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"slices"
 	"sort"
 	"strings"
 
@@ -58,24 +59,15 @@ func summarise(cs []*events.Commitment, today events.Date, j *events.Jurisdictio
 	var counties, names []string
 	for _, c := range cs {
 		t.add(c, today)
-		if !contains(counties, c.County) {
+		if !slices.Contains(counties, c.County) {
 			counties = append(counties, c.County)
 		}
-		if !contains(names, c.Investor.Name) {
+		if !slices.Contains(names, c.Investor.Name) {
 			names = append(names, c.Investor.Name)
 		}
 	}
 	sort.Strings(counties)
 	return t.result(), counties, names
-}
-
-func contains(s []string, v string) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // Investors lists the investors of the commitments matching q (its Words
@@ -156,7 +148,7 @@ func allWords(words []string, text string) bool {
 func (p *Projection) Citing(digest string) []*events.Commitment {
 	var out []*events.Commitment
 	p.Each(func(c *events.Commitment) {
-		if contains(c.Cited, digest) {
+		if slices.Contains(c.Cited, digest) {
 			out = append(out, c)
 		}
 	})

@@ -181,18 +181,9 @@ func auditCmd(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("audit: unknown subcommand %q", args[0])
 	}
 	// Flags may come before or after the one argument (check-proof's FILE).
-	rest, positional := args[1:], []string(nil)
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		positional, rest = append(positional, fs.Arg(0)), fs.Args()[1:]
+	positional, help, err := parseInterspersed(fs, args[1:])
+	if help || err != nil {
+		return err
 	}
 	if args[0] != "check-proof" && len(positional) > 0 {
 		return fmt.Errorf("audit %s: unexpected argument %q", args[0], positional[0])

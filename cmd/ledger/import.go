@@ -31,21 +31,16 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	c.register(fs, getenv)
 	fs.BoolVar(&dryRun, "dry-run", false, "check every row, import nothing")
 	fs.BoolVar(&skip, "skip-invalid", false, "import the good rows and report the rest")
-	rest, file := args, ""
-	for {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil
-			}
-			return err
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if file != "" {
-			return fmt.Errorf("import: one FILE only, not also %q", fs.Arg(0))
-		}
-		file, rest = fs.Arg(0), fs.Args()[1:]
+	positional, help, err := parseInterspersed(fs, args)
+	if help || err != nil {
+		return err
+	}
+	if len(positional) > 1 {
+		return fmt.Errorf("import: one FILE only, not also %q", positional[1])
+	}
+	file := ""
+	if len(positional) == 1 {
+		file = positional[0]
 	}
 	if file == "" {
 		fs.Usage()

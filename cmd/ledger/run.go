@@ -61,6 +61,22 @@ func isHelp(arg string) bool {
 	return arg == "-h" || arg == "--help" || arg == "-help" || arg == "help"
 }
 
+// parseInterspersed parses flags that may stand before or after the
+// positional arguments, and returns those; -h is not an error.
+func parseInterspersed(fs *flag.FlagSet, args []string) (positional []string, help bool, err error) {
+	for {
+		if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+			return nil, true, nil
+		} else if err != nil {
+			return nil, false, err
+		}
+		if fs.NArg() == 0 {
+			return positional, false, nil
+		}
+		positional, args = append(positional, fs.Arg(0)), fs.Args()[1:]
+	}
+}
+
 // parseFlags parses a subcommand's flags; -h prints them and is not an error.
 func parseFlags(fs *flag.FlagSet, args []string) (help bool, err error) {
 	err = fs.Parse(args)
