@@ -231,7 +231,7 @@ func (s *Sealer) Run(ctx context.Context) error {
 		if !ready || unsealed == 0 || (unsealed < s.every && s.now().Sub(lastSeal) < s.interval) {
 			continue
 		}
-		if _, err := s.SealNow(ctx); err != nil && !errors.Is(err, errNothingToSeal) && ctx.Err() == nil {
+		if _, err := s.seal(ctx, true); err != nil && !errors.Is(err, errNothingToSeal) && ctx.Err() == nil {
 			if !errors.Is(err, ErrWrongKey) || !wrongKeyLogged {
 				s.log.Error("seal failed", "err", err)
 			}
@@ -278,10 +278,22 @@ func (s *Sealer) Ready() bool {
 	return s.ready && s.fault == nil
 }
 
-// SealNow appends a seal over every event read so far, unless the last seal
-// already covers them, and waits until it reads it back. When another
-// instance sealed first, its seal stands.
-func (s *Sealer) SealNow(ctx context.Context) (SealedSeal, error) { return s.seal(ctx, true) }
+// SealNow appends a seal over every event stored when it is called (it waits
+// until the sealer has read them), unless the last seal already covers them,
+// and waits until it reads the seal back. When another instance sealed first,
+// its seal stands.
+func (s *Sealer) SealNow(ctx context.Context) (SealedSeal, error) {
+	if s.Ready() {
+		last, err := s.store.LastSequence(ctx)
+		if err != nil {
+			return SealedSeal{}, err
+		}
+		if err := s.waitFor(ctx, last); err != nil {
+			return SealedSeal{}, err
+		}
+	}
+	return s.seal(ctx, true)
+}
 
 func (s *Sealer) seal(ctx context.Context, wait bool) (SealedSeal, error) {
 	for attempt := 0; attempt < 20; attempt++ {
