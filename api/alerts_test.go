@@ -378,7 +378,7 @@ func TestAlerts_OverdueBulletin(t *testing.T) {
 		t.Errorf("English bulletin:\n%s", en)
 	}
 	csv := string(h.must(200, "GET", "/api/v1/reports/overdue?as_of=2026-01-01&format=csv", nil).raw)
-	if lines := strings.Split(strings.TrimSpace(csv), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[0], "县市区代码,") {
+	if lines := strings.Split(strings.TrimSpace(csv), "\n"); len(lines) != 4 || !strings.HasPrefix(lines[0], "\ufeff县市区代码,") {
 		t.Errorf("csv:\n%s", csv)
 	}
 	// A county office's bulletin is its own county's.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -223,7 +224,8 @@ func (s *Server) handleExport() http.Handler {
 		// with "{" and so is never changed: its hash can still be checked.
 		var cw *sheet.Writer
 		if format == "csv" {
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			w.Header().Set("Content-Type", csvType)
+			_, _ = io.WriteString(w, sheet.BOM) // so that Excel reads the Chinese in it as UTF-8
 			cw = sheet.NewWriter(w)
 			_ = cw.Write(strings.Split("sequence,subject,id,type,commitment_id,county,effective_on,recorded_at,actor_name,actor_role,prev_hash,hash,data", ","))
 		} else {

@@ -125,7 +125,7 @@ func TestAudit_ProofsVerifyAndExport(t *testing.T) {
 		t.Fatalf("county export of %d lines: %+v", n, rep)
 	}
 	csv := h.must(200, "GET", "/api/v1/audit/export?format=csv&from=2026-11-27&to=2026-11-27", nil)
-	if !bytes.HasPrefix(csv.raw, []byte("sequence,subject,id,type,commitment_id")) || bytes.Count(csv.raw, []byte("\n")) != 8 {
+	if !bytes.HasPrefix(csv.raw, []byte("\ufeffsequence,subject,id,type,commitment_id")) || bytes.Count(csv.raw, []byte("\n")) != 8 {
 		t.Fatalf("csv export:\n%s", csv.raw)
 	}
 }

@@ -15,7 +15,11 @@ var number = regexp.MustCompile(`^[+-]?[0-9]+(\.[0-9]+)?$`)
 // as a formula by a spreadsheet.
 func readCSV(t *testing.T, name string, raw []byte) [][]string {
 	t.Helper()
-	rows, err := csv.NewReader(strings.NewReader(string(raw))).ReadAll()
+	text, ok := strings.CutPrefix(string(raw), "\ufeff")
+	if !ok {
+		t.Errorf("%s: no UTF-8 BOM, so Chinese Excel would garble it", name)
+	}
+	rows, err := csv.NewReader(strings.NewReader(text)).ReadAll()
 	if err != nil {
 		t.Fatalf("%s: %v\n%s", name, err, raw)
 	}

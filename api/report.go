@@ -20,6 +20,7 @@ var bulletin = map[string]map[string]string{
 		"cols":  "序号|逾期天数|项目|承诺事项|责任单位|投资企业|未兑现|兑现期限|督办",
 		"order": "%s（%s）", "issued": "已交办未签收", "acknowledged": "已签收", "closure_requested": "已申请销号", "returned": "已退回",
 		"csv": "县市区代码,县市区,逾期天数,项目,承诺事项,责任单位,投资企业,统一社会信用代码,未兑现,单位,兑现期限,承诺编号",
+		"sheet": "逾期未兑现", "file": "逾期未兑现承诺通报-%s.%s",
 		"CNY": "元", "mu": "亩", "m2": "平方米", "item": "项",
 	},
 	"en": {
@@ -28,6 +29,7 @@ var bulletin = map[string]map[string]string{
 		"cols":  "No.|Days overdue|Project|Commitment|Department|Investor|Outstanding|Due|Supervision orders",
 		"order": "%s (%s)", "issued": "issued, not signed for", "acknowledged": "signed for", "closure_requested": "closure asked", "returned": "returned",
 		"csv": "county_code,county,days_overdue,project,commitment,department,investor,credit_code,outstanding,unit,due,commitment_id",
+		"sheet": "overdue", "file": "overdue-bulletin-%s.%s",
 		"CNY": "CNY", "mu": "mu", "m2": "m²", "item": "item(s)",
 	},
 }
@@ -45,8 +47,8 @@ func (s *Server) handleOverdueReport() http.Handler {
 			return
 		}
 		format := q.Get("format")
-		if format != "" && format != "json" && format != "md" && format != "csv" {
-			writeError(w, badRequest("validation_failed", "format", "format: must be json, md or csv"))
+		if format != "" && format != "json" && format != "md" && format != "csv" && format != "xlsx" {
+			writeError(w, badRequest("validation_failed", "format", "format: must be json, md, csv or xlsx"))
 			return
 		}
 		m, err := s.asOf(r)
@@ -66,17 +68,19 @@ func (s *Server) handleOverdueReport() http.Handler {
 		case "md":
 			w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
 			_, _ = w.Write([]byte(renderMarkdown(counties, today, words)))
-		case "csv":
-			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-			cw := sheet.NewWriter(w)
-			_ = cw.Write(strings.Split(words["csv"], ","))
+		case "csv", "xlsx":
+			kinds := []sheet.Kind{sheet.Text, sheet.Text, sheet.Int, sheet.Text, sheet.Text, sheet.Text, sheet.Text, sheet.Text, sheet.Number, sheet.Text, sheet.Date, sheet.Text}
+			t := sheet.Table{Sheet: words["sheet"]}
+			for i, h := range strings.Split(words["csv"], ",") {
+				t.Columns = append(t.Columns, sheet.Column{Header: h, Kind: kinds[i]})
+			}
 			for _, c := range counties {
 				for _, v := range c.Commitments {
-					_ = cw.Write([]string{c.Code, c.Name, strconv.Itoa(v.DaysOverdue), v.Project, v.Description, v.Department,
-						v.Investor.Name, v.Investor.CreditCode, v.Outstanding.String(), words[string(v.Outstanding.Unit)], v.Due.String(), v.ID})
+					t.Rows = append(t.Rows, []string{c.Code, c.Name, strconv.Itoa(v.DaysOverdue), v.Project, v.Description, v.Department,
+						v.Investor.Name, v.Investor.CreditCode, v.Outstanding.Value.String(), words[string(v.Outstanding.Unit)], v.Due.String(), v.ID})
 				}
 			}
-			cw.Flush()
+			writeSheet(w, t, format, fmt.Sprintf(words["file"], today, format), fmt.Sprintf("overdue-bulletin-%s.%s", today, format))
 		default:
 			encode(w, http.StatusOK, map[string]any{"as_of": m.at.UTC().Format(time.RFC3339), "date": today, "counties": counties})
 		}

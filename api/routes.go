@@ -21,6 +21,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 
 	mux.Handle("POST /api/v1/commitments", s.guard(record, params(s.handleMake())))
 	mux.Handle("GET /api/v1/commitments", s.guard(read, params(s.handleList(), append([]string{"county", "kind", "status", "department", "overdue", "limit", "cursor", "as_of", "on"}, searchParams...)...)))
+	mux.Handle("GET /api/v1/commitments/export", s.guard(read, params(s.handleCommitmentExport(), append([]string{"county", "kind", "status", "department", "overdue", "as_of", "on", "format", "lang"}, searchParams...)...)))
 	mux.Handle("GET /api/v1/commitments/{id}", s.guard(read, params(s.handleGet(), "as_of", "on")))
 	mux.Handle("GET /api/v1/commitments/{id}/history", s.guard(read, params(s.handleHistory(), "as_of")))
 	mux.Handle("POST /api/v1/commitments/{id}/fulfillments", s.guard(record, params(handleCommand[events.RecordFulfillment](s, "fulfillments", nil))))

@@ -65,6 +65,8 @@ var otherEnums = []string{
 	"#/components/parameters/ReportFormat/schema",
 	"#/components/parameters/ReportLang/schema",
 	"#/components/parameters/ExportFormat/schema",
+	"#/components/parameters/SheetFormat/schema",
+	"#/components/parameters/SheetLang/schema",
 }
 
 // enumAt returns the enum of the schema at pointer, following a $ref.

@@ -11,6 +11,8 @@ import (
 
 	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
+
+	"promiseledger/internal/sheet"
 )
 
 // Table is a sheet's rows as text, as the clerk sees them: the header row
@@ -91,6 +93,13 @@ func ReadCSV(r io.Reader) (Table, error) {
 	rows, err := cr.ReadAll()
 	if err != nil {
 		return Table{}, fmt.Errorf("not a CSV file: %w", err)
+	}
+	// A cell the ledger (or any careful exporter) wrote as '=…, so that no
+	// spreadsheet would run it, means =… .
+	for _, row := range rows {
+		for i, c := range row {
+			row[i] = sheet.Unquote(c)
+		}
 	}
 	return table("", rows), nil
 }

@@ -144,17 +144,18 @@ func alertsCmd(ctx context.Context, args []string, getenv func(string) string, s
 // reportCmd prints the overdue bulletin.
 func reportCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] != "overdue" {
-		return errors.New(`report: the report's name is required: "ledger report overdue [--as-of DATE] [--on DATE] [--format md|csv|json] [--lang zh|en]"`)
+		return errors.New(`report: the report's name is required: "ledger report overdue [--as-of DATE] [--on DATE] [--format md|csv|xlsx|json] [--lang zh|en] [--out FILE]"`)
 	}
 	var c clientFlags
-	var asOf, on, format, lang string
+	var asOf, on, format, lang, out string
 	fs := flag.NewFlagSet("report overdue", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	c.register(fs, getenv)
 	fs.StringVar(&asOf, "as-of", "", "the date of the bulletin, YYYY-MM-DD (default: now)")
 	fs.StringVar(&on, "on", "", "the facts as they stood on this date, YYYY-MM-DD, by their own dates (migrated promises included)")
-	fs.StringVar(&format, "format", "md", "md, csv or json")
+	fs.StringVar(&format, "format", "md", "md, csv, xlsx or json")
 	fs.StringVar(&lang, "lang", "zh", "zh or en")
+	fs.StringVar(&out, "out", "", "write to this file (default: standard output)")
 	if help, err := parseFlags(fs, args[1:]); help || err != nil {
 		return err
 	}
@@ -162,7 +163,5 @@ func reportCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
-	_, err = io.Copy(stdout, res.Body)
-	return err
+	return save(res, out, format, stdout, stderr)
 }

@@ -15,7 +15,8 @@ Usage:
   ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
   ledger token add|list|revoke   manage bearer tokens
   ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
-  ledger report overdue --as-of DATE [--format md|csv]   the overdue bulletin (通报)
+  ledger report overdue --as-of DATE [--format md|csv|xlsx]   the overdue bulletin (通报)
+  ledger export [--format xlsx|csv] [--county C] [--as-of DATE] [--on DATE] --out FILE   the commitments as a workbook
   ledger audit pubkey|verify|check-proof|export   prove that nothing was altered
   ledger import FILE [--dry-run] [--skip-invalid]   import a county's ledger (台账, .xlsx or CSV)
   ledger template > 承诺台账模板.xlsx   the import template
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return auditCmd(ctx, rest, getenv, stdout, stderr)
 	case "import":
 		return importCmd(ctx, rest, getenv, stdout, stderr)
+	case "export":
+		return exportCmd(ctx, rest, getenv, stdout, stderr)
 	case "template":
 		return templateCmd(rest, stdout, stderr)
 	case "help", "-h", "--help":

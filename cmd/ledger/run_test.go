@@ -390,7 +390,7 @@ func TestRun_AlertsAndReportCommands(t *testing.T) {
 		t.Fatalf("a county office's alerts: %v\n%s", err, county)
 	}
 	report, err := ledgerCmd(t, "report", "overdue", "--url", url, "--token", demoSupervisor, "--format", "csv")
-	if err != nil || !strings.HasPrefix(report, "县市区代码,县市区,逾期天数") || strings.Count(report, "\n") < 10 {
+	if err != nil || !strings.HasPrefix(report, "\ufeff县市区代码,县市区,逾期天数") || strings.Count(report, "\n") < 10 {
 		t.Fatalf("report: %v\n%s", err, report)
 	}
 	if _, err := ledgerCmd(t, "alerts", "--url", url, "--token", "pl_nobody_nothing"); err == nil || !strings.Contains(err.Error(), "401") {

@@ -4,8 +4,9 @@
 // typed (a project, a description, the name on its token) could run a
 // formula on the machine of whoever opens the bulletin or the audit export.
 // [SafeCell] neutralises such a cell the way OWASP recommends, with a
-// leading single quote, and [Writer] applies it to every cell of a CSV; a
-// writer of another spreadsheet format is to call SafeCell the same way.
+// leading single quote, and [Writer] applies it to every cell of a CSV;
+// [Table.WriteXLSX] writes text as string cells, which no spreadsheet
+// evaluates.
 //
 // The package knows nothing of the ledger: it sees strings only.
 package sheet
@@ -32,6 +33,15 @@ func SafeCell(s string) string {
 		return s
 	}
 	return "'" + s
+}
+
+// Unquote undoes [SafeCell]: a cell that is a single quote and then one of
+// = + - @ tab or carriage return is the text after the quote.
+func Unquote(s string) string {
+	if len(s) > 1 && s[0] == '\'' && strings.ContainsRune(formulaStart, rune(s[1])) {
+		return s[1:]
+	}
+	return s
 }
 
 // isNumber reports whether s is an optional sign, digits, and optionally a
