@@ -2,25 +2,19 @@ package api_test
 
 import (
 	"bytes"
-	"encoding/json"
 	"mime/multipart"
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 // importFile posts a file to /api/v1/imports with a query.
 func (h *harness) importFile(query string, data []byte) (int, map[string]any) {
 	h.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", "台账.csv")
-	_, _ = fw.Write(data)
-	_ = mw.Close()
-	r := h.do("POST", "/api/v1/imports"+query, body.String(), "Content-Type", mw.FormDataContentType())
-	var rep map[string]any
-	_ = json.Unmarshal(r.raw, &rep)
-	return r.status, rep
+	r := h.importRaw(query, data)
+	return r.status, r.body
 }
 
 const ledgerCSV = "县市区,责任单位,项目名称,投资企业,统一社会信用代码,承诺类型,承诺事项,承诺数量,签约日期,兑现期限,协议文号,已兑现,兑现日期\n" +
@@ -87,4 +81,101 @@ func TestImports_Template(t *testing.T) {
 	if status != http.StatusOK || rep["rejected"] != float64(0) || rep["rows"] != float64(1) {
 		t.Fatalf("the template's example row: %d %v", status, rep)
 	}
+}
+
+// The report, as a clerk can act on it: as text, in English, as the upload
+// annotated (the bad cell red, a comment, a list of problems), and as a
+// workbook of the rejected rows that imports once fixed; and as NDJSON with
+// progress lines.
+func TestImports_Reports(t *testing.T) {
+	h := newHarness(t)
+	county := h.as("county-532301")
+	before := h.events()
+
+	text := county.importRaw("?report=text", []byte(ledgerCSV))
+	if text.status != http.StatusBadRequest || !strings.Contains(string(text.raw), "有问题 1 行") ||
+		!strings.Contains(string(text.raw), "第4行「承诺类型」列（F4 单元格，\"股权\"）：承诺类型应为") || text.header.Get("X-Import-Rejected") != "1" {
+		t.Fatalf("the text report: %d %s", text.status, text.raw)
+	}
+	if status, rep := county.importFile("?lang=en", []byte(ledgerCSV)); status != http.StatusBadRequest ||
+		!strings.HasPrefix(rep["problems"].([]any)[0].(map[string]any)["rule"].(string), "must be 土地") || rep["problems"].([]any)[0].(map[string]any)["cell"] != "F4" {
+		t.Fatalf("the English report: %d %v", status, rep)
+	}
+
+	// The annotated upload.
+	ann := county.importRaw("?report=xlsx", []byte(ledgerCSV))
+	if ann.status != http.StatusBadRequest || !strings.Contains(ann.header.Get("Content-Disposition"), "filename*=UTF-8''") {
+		t.Fatalf("the annotated upload: %d %v", ann.status, ann.header)
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(ann.raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	comments, _ := f.GetComments("台账")
+	if len(comments) != 1 || comments[0].Cell != "F4" || !strings.Contains(comments[0].Text, "承诺类型应为") {
+		t.Fatalf("comments: %+v", comments)
+	}
+	styleID, _ := f.GetCellStyle("台账", "F4")
+	if st, _ := f.GetStyle(styleID); st == nil || len(st.Fill.Color) == 0 || st.Fill.Color[0] != "FFC7CE" {
+		t.Fatalf("F4 is not highlighted: %+v", st)
+	}
+	if v, _ := f.GetCellValue("台账", "C2"); v != "单晶硅棒项目" {
+		t.Fatalf("the annotated copy lost the rows: C2 = %q", v)
+	}
+	if list, _ := f.GetRows("导入问题"); len(list) != 2 || list[1][2] != "F4" {
+		t.Fatalf("the list of problems: %q", list)
+	}
+	_ = f.Close()
+	if h.events() != before {
+		t.Fatal("a refused import appended events")
+	}
+
+	// skip_invalid imports the good rows and gives back the bad one to fix.
+	rej := county.importRaw("?skip_invalid=true&report=rejected", []byte(ledgerCSV))
+	if rej.status != http.StatusOK || rej.header.Get("X-Import-Imported") != "2" {
+		t.Fatalf("skip_invalid with the rejected rows: %d %v", rej.status, rej.header)
+	}
+	f, err = excelize.OpenReader(bytes.NewReader(rej.raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sheet := f.GetSheetName(0)
+	rows, _ := f.GetRows(sheet)
+	if len(rows) != 2 || rows[1][2] != "坏行项目" || !strings.Contains(rows[0][len(rows[0])-1], "问题") || !strings.Contains(rows[1][len(rows[1])-1], "承诺类型应为") {
+		t.Fatalf("the rejected rows: %q", rows)
+	}
+	if v, _ := f.GetCellValue(sheet, "I2"); v != "2020-03-15" {
+		t.Fatalf("the made-on date of the rejected row reads %q", v)
+	}
+	_ = f.SetCellValue(sheet, "F2", "补贴") // the clerk fixes it
+	var fixed bytes.Buffer
+	_ = f.Write(&fixed)
+	_ = f.Close()
+	if status, rep := county.importFile("", fixed.Bytes()); status != http.StatusOK || rep["imported"] != 1.0 {
+		t.Fatalf("the fixed rows: %d %v", status, rep)
+	}
+
+	// Progress, as NDJSON: progress lines, then the status and the report.
+	more := strings.Replace(ledgerCSV, "坏行项目,某企业,91350100M000100Y43,股权", "另一项目,某企业,91350100M000100Y43,补贴", 1)
+	more = strings.ReplaceAll(more, "楚投促协〔2020〕", "楚投促协〔2021〕")
+	stream := county.importRaw("", []byte(more), "Accept", "application/x-ndjson")
+	lines := strings.Split(strings.TrimSpace(string(stream.raw)), "\n")
+	if stream.status != http.StatusOK || !strings.HasPrefix(stream.header.Get("Content-Type"), "application/x-ndjson") || len(lines) < 2 ||
+		!strings.HasPrefix(lines[0], `{"progress":{"done":`) || !strings.Contains(lines[len(lines)-1], `"status":200,`) || !strings.Contains(lines[len(lines)-1], `"imported":3`) {
+		t.Fatalf("the NDJSON answer: %d %v\n%s", stream.status, stream.header, stream.raw)
+	}
+	if r := county.importRaw("?report=pdf", []byte(ledgerCSV)); r.status != 400 || r.errField() != "report" {
+		t.Fatalf("report=pdf: %d %s", r.status, r.raw)
+	}
+}
+
+// importRaw posts a file to /api/v1/imports and returns the whole answer.
+func (h *harness) importRaw(query string, data []byte, headers ...string) response {
+	h.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", "台账")
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	return h.do("POST", "/api/v1/imports"+query, body.String(), append([]string{"Content-Type", mw.FormDataContentType()}, headers...)...)
 }

@@ -110,6 +110,13 @@ func jsonKind(goKind string) string {
 
 // writeError maps an error to its status, code and field.
 func writeError(w http.ResponseWriter, err error) {
+	ae := apiErrorOf(w, err)
+	encode(w, ae.status, map[string]*apiError{"error": ae})
+}
+
+// apiErrorOf is the error envelope of err, and its status; headers that go
+// with it (Retry-After) are set on w.
+func apiErrorOf(w http.ResponseWriter, err error) *apiError {
 	var ae *apiError
 	if !errors.As(err, &ae) {
 		ae = &apiError{Message: err.Error()}
@@ -149,7 +156,7 @@ func writeError(w http.ResponseWriter, err error) {
 			ae.status, ae.Code, ae.Message = http.StatusInternalServerError, "internal", "internal error; it has been logged"
 		}
 	}
-	encode(w, ae.status, map[string]*apiError{"error": ae})
+	return ae
 }
 
 // fieldPath finds where in the body a member named name stands, as a dotted

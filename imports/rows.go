@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/xuri/excelize/v2"
+
 	"promiseledger/events"
 )
 
@@ -55,25 +57,63 @@ var Columns = []struct {
 }
 
 // Problem is one thing wrong with a sheet: where (row and column as the
-// sheet numbers them; row 0 for the header) and which rule, in Chinese.
+// sheet numbers them, and the cell, e.g. "H5"; the header's row for a
+// header problem) and which rule, in Chinese, and in English in En.
 type Problem struct {
 	Row    int    `json:"row"`
 	Column string `json:"column,omitempty"` // the header as the sheet writes it
+	Cell   string `json:"cell,omitempty"`   // where the value is, as a spreadsheet names it
 	Value  string `json:"value,omitempty"`
 	Rule   string `json:"rule"`
+	En     string `json:"-"` // the rule in English
 }
 
-func (p Problem) String() string {
+// Text is the problem as a line of the text report, in lang ("en", or
+// Chinese).
+func (p Problem) Text(lang string) string {
+	if lang == "en" {
+		if p.Column == "" {
+			return fmt.Sprintf("row %d: %s", p.Row, p.In(lang).Rule)
+		}
+		return fmt.Sprintf("row %d, column %q (%s, %q): %s", p.Row, p.Column, p.Cell, p.Value, p.In(lang).Rule)
+	}
 	if p.Column == "" {
 		return fmt.Sprintf("第%d行：%s", p.Row, p.Rule)
 	}
-	return fmt.Sprintf("第%d行「%s」列（%q）：%s", p.Row, p.Column, p.Value, p.Rule)
+	return fmt.Sprintf("第%d行「%s」列（%s 单元格，%q）：%s", p.Row, p.Column, p.Cell, p.Value, p.Rule)
+}
+
+// In is the problem with its rule in lang: "en" for English, else Chinese.
+func (p Problem) In(lang string) Problem {
+	if lang == "en" && p.En != "" {
+		p.Rule = p.En
+	}
+	return p
+}
+
+// cellName is the spreadsheet's name of the cell at column index i (from
+// 0) in row.
+func cellName(i, row int) string {
+	name, _ := excelize.CoordinatesToCellName(i+1, row)
+	return name
 }
 
 // Header is where each column is in a sheet, and how the sheet names it.
 type Header struct {
 	index map[Column]int
 	name  map[Column]string
+}
+
+// Name is the column's header as the sheet writes it ("" if it has none).
+func (h Header) Name(c Column) string { return h.name[c] }
+
+// Cell is where column c is in row, as a spreadsheet names it ("" if the
+// sheet has no such column).
+func (h Header) Cell(c Column, row int) string {
+	if i, ok := h.index[c]; ok {
+		return cellName(i, row)
+	}
+	return ""
 }
 
 // normal drops spaces, required marks and bracketed notes from a header.
@@ -101,7 +141,8 @@ func ReadHeader(cells []string) (Header, []Problem) {
 					continue
 				}
 				if _, dup := h.index[c.Column]; dup {
-					problems = append(problems, Problem{Row: 0, Column: cell, Rule: fmt.Sprintf("与「%s」列重复", h.name[c.Column])})
+					problems = append(problems, Problem{Row: 0, Column: cell, Rule: fmt.Sprintf("与「%s」列重复", h.name[c.Column]),
+						En: fmt.Sprintf("the same column as %q", h.name[c.Column])})
 					continue
 				}
 				h.index[c.Column], h.name[c.Column] = i, strings.TrimSpace(cell)
@@ -110,11 +151,17 @@ func ReadHeader(cells []string) (Header, []Problem) {
 	}
 	for _, c := range Columns {
 		if _, ok := h.index[c.Column]; c.Required && !ok {
-			problems = append(problems, Problem{Row: 0, Rule: fmt.Sprintf("缺少「%s」列", c.Headers[0])})
+			problems = append(problems, Problem{Row: 0, Rule: fmt.Sprintf("缺少「%s」列", c.Headers[0]),
+				En: fmt.Sprintf("no column %s (%s)", c.Headers[0], c.Headers[len(c.Headers)-1])})
 		}
 	}
 	return h, problems
 }
+
+const (
+	dateRule   = "日期应写作 2020-12-31、2020/12/31、2020年12月31日 或 2020.12.31"
+	dateRuleEn = "must be a date: 2020-12-31, 2020/12/31, 2020年12月31日 or 2020.12.31"
+)
 
 // Row is one imported commitment: the command that makes it, the
 // fulfilment it already had (if the sheet says so), and the idempotency
@@ -141,28 +188,28 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 	for _, c := range Columns {
 		r.Cells[c.Column] = get(c.Column)
 	}
-	fail := func(c Column, rule string) {
-		r.problem = append(r.problem, Problem{Row: number, Column: h.name[c], Value: r.Cells[c], Rule: rule})
+	fail := func(c Column, rule, en string) {
+		r.problem = append(r.problem, Problem{Row: number, Column: h.name[c], Cell: h.Cell(c, number), Value: r.Cells[c], Rule: rule, En: en})
 	}
 	county, err := ParseCounty(r.Cells[ColCounty], j)
 	if err != nil {
-		fail(ColCounty, "不是本辖区的县市区：请填写县市区名称或行政区划代码")
+		fail(ColCounty, "不是本辖区的县市区：请填写县市区名称或行政区划代码", "not a county of the jurisdiction: write its name or its code")
 	}
 	kind, err := ParseKind(r.Cells[ColKind])
 	if err != nil {
-		fail(ColKind, "承诺类型应为：土地、税收、补贴、费用、基础设施、融资或其他")
+		fail(ColKind, "承诺类型应为：土地、税收、补贴、费用、基础设施、融资或其他", "must be 土地, 税收, 补贴, 费用, 基础设施, 融资 or 其他 (or "+events.OneOf(events.Kinds)+")")
 	}
 	amount, err := ParseAmount(r.Cells[ColAmount], r.Cells[ColUnit])
 	if err != nil {
-		fail(ColAmount, "应为数字加单位（元、万元、亩、平方米、项），如 125.5万元")
+		fail(ColAmount, "应为数字加单位（元、万元、亩、平方米、项），如 125.5万元", "must be a number and a unit (元, 万元, 亩, 平方米 or 项), e.g. 125.5万元")
 	}
 	madeOn, err := ParseDate(r.Cells[ColMadeOn])
 	if err != nil {
-		fail(ColMadeOn, "日期应写作 2020-12-31、2020/12/31、2020年12月31日 或 2020.12.31")
+		fail(ColMadeOn, dateRule, dateRuleEn)
 	}
 	due, err := ParseDate(r.Cells[ColDue])
 	if err != nil {
-		fail(ColDue, "日期应写作 2020-12-31、2020/12/31、2020年12月31日 或 2020.12.31")
+		fail(ColDue, dateRule, dateRuleEn)
 	}
 	r.Make = events.MakeCommitment{
 		County: county, Department: r.Cells[ColDepartment], Project: r.Cells[ColProject],
@@ -183,20 +230,20 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 			if errors.As(err, &fe) {
 				col = columnOf(fe.Field)
 			}
-			fail(col, err.Error())
+			fail(col, "不符合账本规则："+err.Error(), err.Error())
 		}
 	}
 	if f := r.Cells[ColFulfilled]; f != "" && len(r.problem) == 0 {
 		done, err := ParseAmount(f, r.Cells[ColUnit])
 		switch {
 		case err != nil:
-			fail(ColFulfilled, "应为数字加单位，与承诺数量同一单位")
+			fail(ColFulfilled, "应为数字加单位，与承诺数量同一单位", "must be a number in the unit of the amount")
 		case done.Unit != amount.Unit:
-			fail(ColFulfilled, fmt.Sprintf("单位应与承诺数量相同（%s）", amount.Unit))
+			fail(ColFulfilled, fmt.Sprintf("单位应与承诺数量相同（%s）", amount.Unit), fmt.Sprintf("must be in the unit of the amount (%s)", amount.Unit))
 		default:
 			on, err := ParseDate(r.Cells[ColFulfilledOn])
 			if err != nil {
-				fail(ColFulfilledOn, "填写已兑现数量时，须填写兑现日期")
+				fail(ColFulfilledOn, "填写已兑现数量时，须填写兑现日期", "a date is required with a fulfilled amount")
 			}
 			r.Fulfil = &events.RecordFulfillment{Quantity: &events.QuantityInput{Value: events.Text(done.Value), Unit: string(done.Unit)},
 				FulfilledOn: on.String(), Evidence: "台账导入：" + r.Cells[ColReference]}

@@ -32,10 +32,10 @@ func TestReadHeader(t *testing.T) {
 	_, problems = ReadHeader([]string{"县市区", "项目名称", "项目"})
 	var rules []string
 	for _, p := range problems {
-		rules = append(rules, p.String())
+		rules = append(rules, p.Text("zh")+" | "+p.Text("en"))
 	}
 	all := strings.Join(rules, "\n")
-	for _, want := range []string{"缺少「责任单位」列", "缺少「兑现期限」列", "「项目」列", "重复"} {
+	for _, want := range []string{"缺少「责任单位」列", "缺少「兑现期限」列", "「项目」列", "重复", "no column 责任单位 (department)", "the same column as"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("header problems lack %q:\n%s", want, all)
 		}

@@ -9,8 +9,6 @@ import (
 	"net/http"
 	"os"
 
-	"golang.org/x/term"
-
 	"promiseledger/events"
 )
 
@@ -51,7 +49,7 @@ func exportCmd(ctx context.Context, args []string, getenv func(string) string, s
 func save(res *http.Response, out, format string, stdout, stderr io.Writer) error {
 	defer res.Body.Close()
 	if out == "" {
-		if f, ok := stdout.(*os.File); ok && term.IsTerminal(int(f.Fd())) && format == "xlsx" {
+		if isTerminal(stdout) && format == "xlsx" {
 			return errors.New("standard output is a terminal: give --out FILE.xlsx, or redirect it (> FILE.xlsx)")
 		}
 		_, err := io.Copy(stdout, res.Body)

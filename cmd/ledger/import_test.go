@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xuri/excelize/v2"
 )
 
 func TestRun_ImportCommand(t *testing.T) {
@@ -21,9 +23,61 @@ func TestRun_ImportCommand(t *testing.T) {
 	if err == nil || !strings.Contains(out, "有问题 1 行") || !strings.Contains(out, "第3行「承诺数量」列") {
 		t.Fatalf("an import with a bad row: %v\n%s", err, out)
 	}
-	out, err = ledgerCmd(t, "import", file, "--skip-invalid", "--url", url, "--token", "pl_demo-532301_demo")
-	if err != nil || !strings.Contains(out, "共 2 行：导入 1 行") {
+	dir := t.TempDir()
+	annotated, rejected := filepath.Join(dir, "标注.xlsx"), filepath.Join(dir, "待修改.xlsx")
+	out, err = ledgerCmd(t, "import", file, "--skip-invalid", "--report", annotated, "--rejected", rejected, "--url", url, "--token", "pl_demo-532301_demo")
+	if err != nil || !strings.Contains(out, "共 2 行：导入 1 行") || !strings.Contains(out, "H3 单元格") {
 		t.Fatalf("--skip-invalid: %v\n%s", err, out)
+	}
+	f, err := excelize.OpenFile(annotated)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if comments, _ := f.GetComments("台账"); len(comments) != 1 || comments[0].Cell != "H3" {
+		t.Fatalf("the annotated file's comments: %+v", comments)
+	}
+	_ = f.Close()
+	if f, err = excelize.OpenFile(rejected); err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows(f.GetSheetName(0))
+	_ = f.Close()
+	if len(rows) != 2 || rows[1][2] != "坏行" {
+		t.Fatalf("the rejected rows: %q", rows)
+	}
+	out, err = ledgerCmd(t, "import", file, "--skip-invalid", "--lang", "en", "--url", url, "--token", "pl_demo-532301_demo")
+	if err != nil || !strings.Contains(out, "2 rows: 0 imported, 1 imported before, 1 with problems") || !strings.Contains(out, "must be a number and a unit") {
+		t.Fatalf("again, in English: %v\n%s", err, out)
+	}
+}
+
+// A supervisor exports a county's ledger to a file; it imports back.
+func TestRun_ExportCommand(t *testing.T) {
+	url, stop := start(t, "--data", t.TempDir(), "--demo")
+	defer stop()
+	out := filepath.Join(t.TempDir(), "楚雄市.xlsx")
+	if _, err := ledgerCmd(t, "export", "--county", "532301", "--out", out, "--url", url, "--token", demoSupervisor); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows(f.GetSheetName(0))
+	_ = f.Close()
+	if len(rows) < 3 || rows[0][0] != "县市区" || rows[1][0] != "楚雄市" {
+		t.Fatalf("the export: %d rows, %q", len(rows), rows[:min(2, len(rows))])
+	}
+	report, err := ledgerCmd(t, "import", out, "--dry-run", "--url", url, "--token", demoSupervisor)
+	if err != nil || !strings.Contains(report, "有问题 0 行") {
+		t.Fatalf("the export, imported back (dry run): %v\n%s", err, report)
+	}
+	csv, err := ledgerCmd(t, "export", "--format", "csv", "--status", "open", "--url", url, "--token", demoSupervisor)
+	if err != nil || !strings.HasPrefix(csv, "\ufeff县市区,") {
+		t.Fatalf("CSV export: %v\n%.200s", err, csv)
+	}
+	if _, err := ledgerCmd(t, "report", "overdue", "--format", "xlsx", "--out", filepath.Join(t.TempDir(), "b.xlsx"), "--url", url, "--token", demoSupervisor); err != nil {
+		t.Fatal(err)
 	}
 }
 

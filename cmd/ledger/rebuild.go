@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-	"golang.org/x/term"
 
 	"promiseledger/projections"
 )
@@ -67,7 +65,7 @@ func rebuild(ctx context.Context, args []string, getenv func(string) string, std
 // progressReporter shows a progress bar (events/s, ETA) when w is a
 // terminal, and a plain log line every few seconds when it is not.
 func progressReporter(w io.Writer, target uint64, log *slog.Logger) (progress func(applied, target uint64), finish func()) {
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+	if isTerminal(w) {
 		bar := progressbar.NewOptions64(int64(target),
 			progressbar.OptionSetWriter(w),
 			progressbar.OptionSetDescription("rebuilding "+projections.Name),

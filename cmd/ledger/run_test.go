@@ -41,14 +41,14 @@ var servingURL = regexp.MustCompile(`serving (http://[0-9.:]+)`)
 
 // start runs `ledger serve` in-process and returns its URL and a stop
 // function that shuts it down and returns run's error.
-func start(t *testing.T, args ...string) (string, func() error) {
+func start(t testing.TB, args ...string) (string, func() error) {
 	t.Helper()
 	url, _, stop := startOutput(t, args...)
 	return url, stop
 }
 
 // startOutput is start, also returning what serve prints.
-func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() error) {
+func startOutput(t testing.TB, args ...string) (string, *syncBuffer, func() error) {
 	t.Helper()
 	url, stdout, _, stop := launch(t, append([]string{"--rate", "100000", "--burst", "100000"}, args...)...)
 	waitHTTPReady(t, url)
@@ -57,7 +57,7 @@ func startOutput(t *testing.T, args ...string) (string, *syncBuffer, func() erro
 
 // launch runs `ledger serve` in-process and returns once it listens, ready
 // or not, with what it prints and a stop function that returns run's error.
-func launch(t *testing.T, args ...string) (url string, stdout, stderr *syncBuffer, stop func() error) {
+func launch(t testing.TB, args ...string) (url string, stdout, stderr *syncBuffer, stop func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
@@ -82,7 +82,7 @@ func launch(t *testing.T, args ...string) (url string, stdout, stderr *syncBuffe
 	}
 }
 
-func waitHTTPReady(t *testing.T, url string) {
+func waitHTTPReady(t testing.TB, url string) {
 	t.Helper()
 	for i := 0; i < 1000; i++ {
 		if res, err := http.Get(url + "/readyz"); err == nil {
