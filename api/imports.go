@@ -142,7 +142,7 @@ func (s *Server) handleImport() http.Handler {
 // answer's status is to be. An error is a failure of the ledger itself.
 func (s *Server) importTable(ctx context.Context, p access.Principal, tab imports.Table, dryRun, skip bool, out *progressWriter) (int, imports.Report, error) {
 	rep := imports.Report{DryRun: dryRun, Sheet: tab.Sheet, Rows: len(tab.Rows), Problems: []imports.Problem{}, Commitments: []string{}}
-	header, problems := imports.ReadHeader(tab.Header)
+	header, problems := imports.ReadTableHeader(tab)
 	if len(problems) > 0 {
 		for i := range problems {
 			problems[i].Row = tab.HeadRow

@@ -19,11 +19,12 @@ import (
 // first (its number in Header), then the data rows, each with the number the
 // sheet gives it.
 type Table struct {
-	Sheet   string
-	Header  []string
-	HeadRow int
-	Rows    [][]string
-	Numbers []int
+	Sheet    string
+	Header   []string
+	HeadRow  int
+	Rows     [][]string
+	Numbers  []int
+	Date1904 bool // the workbook counts its dates from 1904
 }
 
 // MaxFileBytes is the largest spreadsheet read.
@@ -68,6 +69,9 @@ func ReadXLSX(r io.Reader) (Table, error) {
 			}
 		}
 		t := table(name, rows)
+		if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
+			t.Date1904 = *props.Date1904
+		}
 		if t.Header != nil {
 			return t, nil
 		}
@@ -104,12 +108,27 @@ func ReadCSV(r io.Reader) (Table, error) {
 	return table("", rows), nil
 }
 
-// table finds the header (the first row with text) and the data rows after
-// it, leaving out blank rows, numbering rows as the sheet does (from 1).
+// table finds the header and the data rows after it, leaving out blank
+// rows, numbering rows as the sheet does (from 1). The header is the first
+// row that names at least three of the ledger's columns (a title, a date or
+// a note above it is not data), or else the first row with text.
 func table(name string, rows [][]string) Table {
 	t := Table{Sheet: name}
+	head := -1
+	for i, row := range rows[:min(len(rows), 20)] {
+		named := 0
+		for _, cell := range row {
+			if _, ok := columnNamed(cell); ok {
+				named++
+			}
+		}
+		if named >= 3 {
+			head = i
+			break
+		}
+	}
 	for i, row := range rows {
-		if blank(row) {
+		if blank(row) || i < head {
 			continue
 		}
 		if t.Header == nil {

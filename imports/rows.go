@@ -3,7 +3,7 @@ package imports
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -100,8 +100,9 @@ func cellName(i, row int) string {
 
 // Header is where each column is in a sheet, and how the sheet names it.
 type Header struct {
-	index map[Column]int
-	name  map[Column]string
+	index    map[Column]int
+	name     map[Column]string
+	date1904 bool // the workbook counts its dates from 1904 (Excel for Mac's old default)
 }
 
 // Name is the column's header as the sheet writes it ("" if it has none).
@@ -130,24 +131,26 @@ func normal(h string) string {
 func ReadHeader(cells []string) (Header, []Problem) {
 	h := Header{index: map[Column]int{}, name: map[Column]string{}}
 	var problems []Problem
+	spanned := -1 // a column under the amount's header, merged over it and the next
 	for i, cell := range cells {
-		n := normal(cell)
-		if n == "" {
+		c, ok := columnNamed(cell)
+		if !ok {
 			continue
 		}
-		for _, c := range Columns {
-			for _, alias := range c.Headers {
-				if n != normal(alias) {
-					continue
-				}
-				if _, dup := h.index[c.Column]; dup {
-					problems = append(problems, Problem{Row: 0, Column: cell, Rule: fmt.Sprintf("与「%s」列重复", h.name[c.Column]),
-						En: fmt.Sprintf("the same column as %q", h.name[c.Column])})
-					continue
-				}
-				h.index[c.Column], h.name[c.Column] = i, strings.TrimSpace(cell)
+		if at, dup := h.index[c]; dup {
+			if c == ColAmount && at == i-1 && spanned < 0 {
+				spanned = i
+				continue
 			}
+			problems = append(problems, Problem{Row: 0, Column: cell, Rule: fmt.Sprintf("与「%s」列重复", h.name[c]),
+				En: fmt.Sprintf("the same column as %q", h.name[c])})
+			continue
 		}
+		h.index[c], h.name[c] = i, strings.TrimSpace(cell)
+	}
+	// 承诺数量 merged over two columns is the amount and its unit.
+	if _, ok := h.index[ColUnit]; !ok && spanned >= 0 {
+		h.index[ColUnit], h.name[ColUnit] = spanned, h.name[ColAmount]+"（单位）"
 	}
 	for _, c := range Columns {
 		if _, ok := h.index[c.Column]; c.Required && !ok {
@@ -156,6 +159,30 @@ func ReadHeader(cells []string) (Header, []Problem) {
 		}
 	}
 	return h, problems
+}
+
+// ReadTableHeader is ReadHeader of a table's header row, reading dates as
+// the table's workbook counts them.
+func ReadTableHeader(t Table) (Header, []Problem) {
+	h, problems := ReadHeader(t.Header)
+	h.date1904 = t.Date1904
+	return h, problems
+}
+
+// columnNamed is the column a header names, if any.
+func columnNamed(cell string) (Column, bool) {
+	n := normal(cell)
+	if n == "" {
+		return "", false
+	}
+	for _, c := range Columns {
+		for _, alias := range c.Headers {
+			if n == normal(alias) {
+				return c.Column, true
+			}
+		}
+	}
+	return "", false
 }
 
 const (
@@ -200,14 +227,21 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 		fail(ColKind, "承诺类型应为：土地、税收、补贴、费用、基础设施、融资或其他", "must be 土地, 税收, 补贴, 费用, 基础设施, 融资 or 其他 (or "+events.OneOf(events.Kinds)+")")
 	}
 	amount, err := ParseAmount(r.Cells[ColAmount], r.Cells[ColUnit])
-	if err != nil {
-		fail(ColAmount, "应为数字加单位（元、万元、亩、平方米、项），如 125.5万元", "must be a number and a unit (元, 万元, 亩, 平方米 or 项), e.g. 125.5万元")
+	switch {
+	case r.Cells[ColUnit] != "" && !knownUnit(r.Cells[ColUnit]):
+		fail(ColUnit, "单位应为元、万元、亩、平方米或项", "must be 元, 万元, 亩, 平方米 or 项")
+	case err != nil:
+		fail(ColAmount, "应为数字加单位（元、万元、亩、平方米、项），如 125.5万元；千位分隔符只能每三位一个", "must be a number and a unit (元, 万元, 亩, 平方米 or 项), e.g. 125.5万元; thousands separators every three digits only")
 	}
-	madeOn, err := ParseDate(r.Cells[ColMadeOn])
+	parseDate := ParseDate
+	if h.date1904 {
+		parseDate = parseDate1904
+	}
+	madeOn, err := parseDate(r.Cells[ColMadeOn])
 	if err != nil {
 		fail(ColMadeOn, dateRule, dateRuleEn)
 	}
-	due, err := ParseDate(r.Cells[ColDue])
+	due, err := parseDate(r.Cells[ColDue])
 	if err != nil {
 		fail(ColDue, dateRule, dateRuleEn)
 	}
@@ -225,12 +259,8 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 	if len(r.problem) == 0 {
 		// Everything the ledger checks, named at its column.
 		if _, err := r.Make.Decide(j, today); err != nil {
-			var fe *events.FieldError
-			col := ColDescription
-			if errors.As(err, &fe) {
-				col = columnOf(fe.Field)
-			}
-			fail(col, "不符合账本规则："+err.Error(), err.Error())
+			col, zh, en := domainProblem(err)
+			fail(col, zh, en)
 		}
 	}
 	if f := r.Cells[ColFulfilled]; f != "" && len(r.problem) == 0 {
@@ -239,19 +269,50 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 		case err != nil:
 			fail(ColFulfilled, "应为数字加单位，与承诺数量同一单位", "must be a number in the unit of the amount")
 		case done.Unit != amount.Unit:
-			fail(ColFulfilled, fmt.Sprintf("单位应与承诺数量相同（%s）", amount.Unit), fmt.Sprintf("must be in the unit of the amount (%s)", amount.Unit))
+			fail(ColFulfilled, fmt.Sprintf("单位应与承诺数量相同（%s）", unitZh[amount.Unit]), fmt.Sprintf("must be in the unit of the amount (%s)", amount.Unit))
 		default:
-			on, err := ParseDate(r.Cells[ColFulfilledOn])
-			if err != nil {
+			on, err := parseDate(r.Cells[ColFulfilledOn])
+			switch {
+			case r.Cells[ColFulfilledOn] == "":
 				fail(ColFulfilledOn, "填写已兑现数量时，须填写兑现日期", "a date is required with a fulfilled amount")
+			case err != nil:
+				fail(ColFulfilledOn, dateRule, dateRuleEn)
+			default:
+				r.Fulfil = &events.RecordFulfillment{Quantity: &events.QuantityInput{Value: events.Text(done.Value), Unit: string(done.Unit)},
+					FulfilledOn: on.String(), Evidence: "台账导入：" + r.Cells[ColReference]}
+				// The fulfilment as the ledger will check it, against the
+				// commitment this row makes.
+				if c, err := r.made(j, today); err == nil {
+					if _, _, err := r.Fulfil.Decide(c, today); err != nil {
+						col, zh, en := domainProblem(err)
+						if col == ColAmount {
+							col = ColFulfilled
+						}
+						fail(col, zh, en)
+						r.Fulfil = nil
+					}
+				}
 			}
-			r.Fulfil = &events.RecordFulfillment{Quantity: &events.QuantityInput{Value: events.Text(done.Value), Unit: string(done.Unit)},
-				FulfilledOn: on.String(), Evidence: "台账导入：" + r.Cells[ColReference]}
 		}
 	}
 	sum := sha256.Sum256([]byte(strings.Join([]string{county, r.Cells[ColReference], r.Make.Project, r.Make.Investor.Name, r.Make.Kind, amount.Value, string(amount.Unit), r.Make.Due, r.Make.Description}, "\x00")))
 	r.Key = "import-" + hex.EncodeToString(sum[:12])
 	return r, r.problem
+}
+
+// made is the commitment the row makes, as the ledger will hold it.
+func (r Row) made(j *events.Jurisdiction, today events.Date) (*events.Commitment, error) {
+	data, err := r.Make.Decide(j, today)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, err
+	}
+	c := &events.Commitment{}
+	err = c.Apply(events.Event{Type: events.CommitmentMadeType, Schema: events.SchemaVersion, CommitmentID: "row", County: r.Make.County, EffectiveOn: data.MadeOn, Data: raw})
+	return c, err
 }
 
 // columnOf is the column of a field the domain names.
@@ -263,6 +324,8 @@ func columnOf(field string) Column {
 		return ColInvestor
 	case strings.HasPrefix(field, "quantity"):
 		return ColAmount
+	case field == "fulfilled_on":
+		return ColFulfilledOn
 	}
 	for _, c := range Columns {
 		if string(c.Column) == field {

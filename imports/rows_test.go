@@ -77,7 +77,7 @@ func TestReadRow(t *testing.T) {
 		{map[int]string{0: "昆明市"}, "*县市区"},
 		{map[int]string{5: "股权"}, "承诺类型"},
 		{map[int]string{7: "很多"}, "承诺数量（单位见右）"},
-		{map[int]string{8: "美元"}, "承诺数量（单位见右）"},
+		{map[int]string{8: "美元"}, "单位"},
 		{map[int]string{9: "去年"}, "签约日期"},
 		{map[int]string{10: "2020-02-30"}, "兑现期限"},
 		{map[int]string{10: "2019-12-31"}, "兑现期限"}, // before the promise was made

@@ -25,6 +25,7 @@ var excelEpoch = time.Date(1899, 12, 30, 0, 0, 0, 0, time.UTC)
 var (
 	datePattern   = regexp.MustCompile(`^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$`)
 	serialPattern = regexp.MustCompile(`^\d{4,6}(\.\d+)?$`)
+	grouped       = regexp.MustCompile(`^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$`)
 )
 
 // ParseDate reads a date as clerks write it: 2020-12-31, 2020/12/31,
@@ -47,6 +48,32 @@ func ParseDate(s string) (events.Date, error) {
 		return events.ParseDate(day.Format("2006-01-02"))
 	}
 	return events.Date{}, fmt.Errorf("%q is not a date: write 2020-12-31, 2020/12/31, 2020年12月31日 or 2020.12.31", s)
+}
+
+// epoch1904 is how many days later a serial of the 1904 date system
+// (Excel for Mac's old default) falls than the same serial of the 1900 one.
+const epoch1904 = 1462
+
+// parseDate1904 is ParseDate in a workbook that counts from 1904.
+func parseDate1904(s string) (events.Date, error) {
+	s = strings.TrimSpace(s)
+	if serialPattern.MatchString(s) {
+		f, _ := strconv.ParseFloat(s, 64)
+		s = strconv.Itoa(int(f) + epoch1904)
+	}
+	return ParseDate(s)
+}
+
+// knownUnit reports whether a unit column's word is a unit.
+func knownUnit(word string) bool {
+	for _, w := range unitWords {
+		for _, x := range w.words {
+			if strings.EqualFold(strings.TrimSpace(word), x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Amount is a quantity as the domain takes it: an exact decimal text and a
@@ -78,10 +105,10 @@ var errNoUnit = errors.New("no unit: write 元, 万元, 亩, 平方米 or 项, i
 // exactly: 125.5 万元 is 1255000 元.
 func ParseAmount(s, unit string) (Amount, error) {
 	s = strings.TrimSpace(s)
-	s = strings.NewReplacer(",", "", "，", "", " ", "", "\u00a0", "").Replace(s)
+	s = strings.NewReplacer("，", ",", " ", "", "\u00a0", "").Replace(s)
 	num, word := s, strings.TrimSpace(unit)
 	for i, r := range s {
-		if (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' {
+		if (r < '0' || r > '9') && r != '.' && r != '-' && r != '+' && r != ',' {
 			num, word = s[:i], strings.TrimSpace(s[i:])
 			if unit != "" && word != strings.TrimSpace(unit) {
 				return Amount{}, fmt.Errorf("%q: the cell says %q, the unit column %q", s, word, unit)
@@ -104,6 +131,14 @@ func ParseAmount(s, unit string) (Amount, error) {
 	}
 	if !found {
 		return Amount{}, fmt.Errorf("%q: unknown unit %q (元, 万元, 亩, 平方米 or 项)", s, word)
+	}
+	if strings.Contains(num, ",") {
+		// 1,255,000 — but not 125,5 (a decimal comma, or a slip of the
+		// hand): a separator in the wrong place could mean anything.
+		if !grouped.MatchString(num) {
+			return Amount{}, fmt.Errorf("%q: thousands separators go every three digits", s)
+		}
+		num = strings.ReplaceAll(num, ",", "")
 	}
 	r, ok := new(big.Rat).SetString(num)
 	if !ok || num == "" || strings.Count(num, ".") > 1 {
