@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -36,12 +40,17 @@ var permissionMatrix = []struct {
 	{"GET /api/v1/investors", [6]int{200, 200, 200, 200, 200, 401}},               // a county office sees only its own county's
 	{"GET /api/v1/investors/{credit_code}", [6]int{200, 404, 200, 200, 200, 401}}, // another county's promises are not there
 	{"GET /api/v1/projects", [6]int{200, 200, 200, 200, 200, 401}},
-	{"GET /api/v1/aging", [6]int{200, 200, 200, 200, 200, 401}}, // a county office sees only its own county
+	{"GET /api/v1/aging", [6]int{200, 200, 200, 200, 200, 401}},                         // a county office sees only its own county
+	{"GET /api/v1/commitments/export?format=csv", [6]int{200, 200, 200, 200, 200, 401}}, // a county office exports only its own county's
+	{"GET /api/v1/imports/template", [6]int{200, 200, 200, 200, 200, 401}},
+	{"GET /api/v1/attachments/{sha256}", [6]int{200, 404, 200, 200, 200, 401}}, // a file cited by a commitment of 532301
 
 	{"POST /api/v1/commitments", [6]int{201, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/fulfillments", [6]int{201, 404, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/reversals", [6]int{201, 404, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/disputes", [6]int{201, 404, 201, 403, 403, 401}},
+	{"POST /api/v1/imports", [6]int{200, 400, 200, 403, 403, 401}}, // a county office imports its own county's rows only
+	{"POST /api/v1/attachments", [6]int{201, 201, 201, 403, 403, 401}},
 
 	{"POST /api/v1/commitments/{id}/amendments", [6]int{403, 403, 201, 403, 403, 401}},
 	{"POST /api/v1/commitments/{id}/waiver", [6]int{403, 403, 201, 403, 403, 401}},
@@ -76,6 +85,14 @@ var permissionMatrix = []struct {
 	{"GET /readyz", [6]int{200, 200, 200, 200, 200, 200}},
 	{"GET /metrics", [6]int{403, 403, 200, 200, 200, 401}}, // counts across every county
 	{"GET /api/v1/openapi.json", [6]int{200, 200, 200, 200, 200, 200}},
+}
+
+// multipartFiles are the files the matrix uploads: a name, and contents
+// made different for each request from the row's and the column's numbers.
+var multipartFiles = map[string]struct{ name, data string }{
+	"POST /api/v1/imports": {"台账.csv", "县市区,责任单位,项目名称,投资企业,承诺类型,承诺事项,承诺数量,签约日期,兑现期限,协议文号\n" +
+		"楚雄市,楚雄市财政局,导入项目,导入企业,补贴,设备补助,12万元,2020-03-15,2020-12-31,矩阵〔%d〕%d号\n"},
+	"POST /api/v1/attachments": {"合同.pdf", "%%PDF-1.7\nrow %d column %d\n%%%%EOF\n"},
 }
 
 func TestAccess_PermissionMatrix(t *testing.T) {
@@ -145,9 +162,27 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 					rq := sup.must(201, "POST", "/api/v1/commitments/"+id+"/extension-requests", map[string]any{"due": "2028-06-30", "reason": "延误"})
 					requestID = rq.body["extension_requests"].([]any)[0].(map[string]any)["id"].(string)
 				}
+				// Files go as multipart; a file to download is cited first.
+				var headers []string
+				var digest string
+				if strings.Contains(row.route, "{sha256}") {
+					up := sup.upload("出让合同.pdf", []byte(fmt.Sprintf("%%PDF-1.7\n%d-%d\n%%%%EOF\n", ri, col)))
+					digest = up.str("sha256")
+					cite := fulfilment("1", "mu", "2020-09-02")
+					cite["attachments"] = []string{digest}
+					sup.must(201, "POST", "/api/v1/commitments/"+id+"/fulfillments", cite)
+				}
+				if file, ok := multipartFiles[row.route]; ok {
+					var buf bytes.Buffer
+					mw := multipart.NewWriter(&buf)
+					fw, _ := mw.CreateFormFile("file", file.name)
+					_, _ = fw.Write([]byte(fmt.Sprintf(file.data, ri, col)))
+					_ = mw.Close()
+					body, headers = buf.String(), []string{"Content-Type", mw.FormDataContentType()}
+				}
 				method, path, _ := strings.Cut(row.route, " ")
 				path = strings.NewReplacer("{id}", id, "{dispute_id}", d.body["disputes"].([]any)[0].(map[string]any)["id"].(string),
-					"{code}", "532301", "{credit_code}", creditCode(1), "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h), "{order_id}", orderID, "{request_id}", requestID).Replace(path)
+					"{code}", "532301", "{credit_code}", creditCode(1), "{name}", url.PathEscape(tokenName), "{event}", f.body["fulfillments"].([]any)[0].(map[string]any)["id"].(string), "{seal}", lastSeal(h), "{order_id}", orderID, "{request_id}", requestID, "{sha256}", digest).Replace(path)
 
 				as := h.as(tokenNames[who])
 				as.t = t
@@ -158,7 +193,7 @@ func TestAccess_PermissionMatrix(t *testing.T) {
 					}
 					return
 				}
-				r := as.do(method, path, body)
+				r := as.do(method, path, body, headers...)
 				if r.status != row.want[col] {
 					t.Fatalf("%s as %s: %d, want %d: %s", row.route, who, r.status, row.want[col], r.raw)
 				}
@@ -319,4 +354,23 @@ func (h *harness) streamStatus(path string) int {
 	}
 	defer res.Body.Close()
 	return res.StatusCode
+}
+
+// Every route of the routes table has its row in the permission matrix, so
+// that a new endpoint cannot ship without saying who may use it.
+func TestAccess_MatrixCoversEveryRoute(t *testing.T) {
+	src, err := os.ReadFile("routes.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	inMatrix := map[string]bool{}
+	for _, row := range permissionMatrix {
+		route, _, _ := strings.Cut(row.route, "?")
+		inMatrix[route] = true
+	}
+	for _, m := range regexp.MustCompile(`mux\.Handle\("((?:GET|POST|PUT|DELETE) [^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+		if !inMatrix[m[1]] {
+			t.Errorf("route %s has no row in the permission matrix", m[1])
+		}
+	}
 }
