@@ -87,3 +87,30 @@ func TestRun_TemplateCommand(t *testing.T) {
 		t.Fatalf("ledger template: %v, %d bytes", err, len(out))
 	}
 }
+
+// make run leaves the template and two example workbooks beside the demo's
+// data: one imports as it is (and a second time adds nothing), the other
+// shows the report.
+func TestRun_DemoWorkbooks(t *testing.T) {
+	dir := t.TempDir()
+	url, stdout, stop := startOutput(t, "--data", dir, "--demo")
+	defer stop()
+	example := filepath.Join(dir, "workbooks", "示例台账-可导入.xlsx")
+	faulty := filepath.Join(dir, "workbooks", "示例台账-含错误.xlsx")
+	for _, f := range []string{example, faulty, filepath.Join(dir, "workbooks", "承诺台账模板.xlsx")} {
+		if _, err := os.Stat(f); err != nil || !strings.Contains(stdout.String(), f) {
+			t.Fatalf("%s: %v\n%s", f, err, stdout.String())
+		}
+	}
+	out, err := ledgerCmd(t, "import", example, "--url", url, "--token", demoSupervisor)
+	if err != nil || !strings.Contains(out, "共 20 行：导入 20 行，此前已导入 0 行，有问题 0 行") {
+		t.Fatalf("the example: %v\n%s", err, out)
+	}
+	if out, err = ledgerCmd(t, "import", example, "--url", url, "--token", demoSupervisor); err != nil || !strings.Contains(out, "导入 0 行，此前已导入 20 行") {
+		t.Fatalf("the example again: %v\n%s", err, out)
+	}
+	out, err = ledgerCmd(t, "import", faulty, "--url", url, "--token", demoSupervisor)
+	if err == nil || !strings.Contains(out, "有问题 2 行") || !strings.Contains(out, "F4 单元格") || !strings.Contains(out, "L5 单元格") {
+		t.Fatalf("the faulty example: %v\n%s", err, out)
+	}
+}

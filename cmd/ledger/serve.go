@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -186,6 +187,11 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 	if c.demo {
 		if err := demo.AddTokens(n.tokens, n.juris, time.Now(), stdout); err != nil {
 			return n, err
+		}
+		if c.conn.data != "" {
+			if err := demo.WriteWorkbooks(filepath.Join(c.conn.data, "workbooks"), n.juris, stdout); err != nil {
+				return n, err
+			}
 		}
 	} else {
 		n.registry = demo.Refuse(n.tokens)
