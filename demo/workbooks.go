@@ -62,7 +62,7 @@ func Workbooks(j *events.Jurisdiction) (map[string][]byte, error) {
 	}
 	out[ExampleName] = bytes.Clone(b.Bytes())
 	faulty := [][]string{rows[0], rows[1], append([]string(nil), rows[2]...), append([]string(nil), rows[3]...)}
-	faulty[2][5] = "股权"           // not a kind of promise
+	faulty[2][5] = "股权"          // not a kind of promise
 	faulty[3][11] = "2023年6月31日" // a day that never was
 	faulty[3][13], faulty[3][14] = "100", "2022-01-01"
 	b.Reset()
