@@ -37,18 +37,15 @@ func (r Report) In(lang string) Report {
 // problem; in lang ("en", or Chinese).
 func (r Report) Text(lang string) string {
 	var b strings.Builder
-	if lang == "en" {
-		verb := "imported"
-		if r.DryRun {
-			verb = "could be imported (dry run: nothing imported)"
-		}
-		fmt.Fprintf(&b, "%d rows: %d %s, %d imported before, %d with problems.\n", r.Rows, r.Imported, verb, r.Already, r.Rejected)
-	} else {
-		verb := "导入"
-		if r.DryRun {
-			verb = "可导入（试运行，未导入）"
-		}
-		fmt.Fprintf(&b, "共 %d 行：%s %d 行，此前已导入 %d 行，有问题 %d 行。\n", r.Rows, verb, r.Imported, r.Already, r.Rejected)
+	switch {
+	case lang == "en" && r.DryRun:
+		fmt.Fprintf(&b, "%d rows: %d without problems, %d with problems (a dry run: nothing imported).\n", r.Rows, r.Rows-r.Rejected, r.Rejected)
+	case lang == "en":
+		fmt.Fprintf(&b, "%d rows: %d imported, %d imported before, %d with problems.\n", r.Rows, r.Imported, r.Already, r.Rejected)
+	case r.DryRun:
+		fmt.Fprintf(&b, "共 %d 行：可导入 %d 行，有问题 %d 行（试运行，未导入）。\n", r.Rows, r.Rows-r.Rejected, r.Rejected)
+	default:
+		fmt.Fprintf(&b, "共 %d 行：导入 %d 行，此前已导入 %d 行，有问题 %d 行。\n", r.Rows, r.Imported, r.Already, r.Rejected)
 	}
 	for _, p := range r.Problems {
 		fmt.Fprintf(&b, "  %s\n", p.Text(lang))

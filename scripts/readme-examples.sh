@@ -52,6 +52,30 @@ expect 200 -H "$T" 'localhost:8080/api/v1/reports/overdue?as_of=2026-06-30&forma
 LEDGER_TOKEN=pl_demo-supervisor_demo ledger alerts > /dev/null
 LEDGER_TOKEN=pl_demo-supervisor_demo ledger report overdue --as-of 2026-06-30 | head -3
 
+step "importing a county's ledger (a county clerk)"
+export LEDGER_TOKEN=pl_demo-supervisor_demo
+ledger import data-demo/workbooks/示例台账-可导入.xlsx --dry-run
+ledger import data-demo/workbooks/示例台账-可导入.xlsx | grep '导入 20 行'
+ledger import data-demo/workbooks/示例台账-可导入.xlsx | grep '此前已导入 20 行'
+! ledger import data-demo/workbooks/示例台账-含错误.xlsx --report 标注.xlsx --rejected 待修改.xlsx
+ledger import data-demo/workbooks/示例台账-含错误.xlsx --skip-invalid --rejected 待修改.xlsx
+[ -s 标注.xlsx ] && [ -s 待修改.xlsx ]
+T='Authorization: Bearer pl_demo-532301_demo'
+curl -s -H "$T" -o 承诺台账模板.xlsx localhost:8080/api/v1/imports/template
+expect 200 -H "$T" -F file=@承诺台账模板.xlsx 'localhost:8080/api/v1/imports?dry_run=true'
+expect 200 -H "$T" -F file=@承诺台账模板.xlsx 'localhost:8080/api/v1/imports?report=text'
+
+step "exporting (a supervisor)"
+ledger export --out 承诺台账-全州.xlsx
+ledger export --county 532301 --status open --out 楚雄市-未兑现.xlsx
+ledger export --on 2020-12-31 --out 2020年底.xlsx
+ledger export --format csv > 承诺台账.csv
+head -c 3 承诺台账.csv | od -An -tx1 | grep -q 'ef bb bf'
+ledger report overdue --format xlsx --out 逾期通报.xlsx
+curl -s -H 'Authorization: Bearer pl_demo-supervisor_demo' -OJ 'localhost:8080/api/v1/commitments/export?county=532301&overdue=true'
+ls -1 *.xlsx
+unset LEDGER_TOKEN
+
 step "proving that nothing was altered"
 T='Authorization: Bearer pl_demo-auditor_demo'
 PUB=$(ledger audit pubkey --data ./data-demo)

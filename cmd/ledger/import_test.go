@@ -69,7 +69,7 @@ func TestRun_ExportCommand(t *testing.T) {
 		t.Fatalf("the export: %d rows, %q", len(rows), rows[:min(2, len(rows))])
 	}
 	report, err := ledgerCmd(t, "import", out, "--dry-run", "--url", url, "--token", demoSupervisor)
-	if err != nil || !strings.Contains(report, "有问题 0 行") {
+	if err != nil || !strings.Contains(report, "有问题 0 行（试运行，未导入）") {
 		t.Fatalf("the export, imported back (dry run): %v\n%s", err, report)
 	}
 	csv, err := ledgerCmd(t, "export", "--format", "csv", "--status", "open", "--url", url, "--token", demoSupervisor)
