@@ -88,7 +88,14 @@ func (s *Server) handleImport() http.Handler {
 		if progress {
 			out = s.progressWriter(w)
 		}
-		status, rep, err := s.importTable(r.Context(), principal(r), tab, dryRun, skip, out)
+		// A county office's file is its own county's, and may leave the
+		// county out; anyone may say whose file it is with county=.
+		county, nothing := principal(r).Scope(q.Get("county"))
+		if _, ok := s.reads.Jurisdiction().County(county); county != "" && (!ok || nothing) {
+			writeError(w, badRequest("validation_failed", "county", "county: %q is not a county of the jurisdiction that this token may import for", q.Get("county")))
+			return
+		}
+		status, rep, err := s.importTable(r.Context(), principal(r), tab, county, dryRun, skip, out)
 		if err != nil {
 			if out != nil {
 				out.fail(err)
@@ -137,12 +144,16 @@ func (s *Server) handleImport() http.Handler {
 	})
 }
 
-// importTable checks every row of a table and, unless a row is bad (and
-// skip is false) or dryRun, imports the good ones; status is what the
+// importTable checks every row of a table (of county, if not ""; rows
+// without one are of it) and, unless a row is bad (and skip is false) or
+// dryRun, imports the good ones; status is what the
 // answer's status is to be. An error is a failure of the ledger itself.
-func (s *Server) importTable(ctx context.Context, p access.Principal, tab imports.Table, dryRun, skip bool, out *progressWriter) (int, imports.Report, error) {
+func (s *Server) importTable(ctx context.Context, p access.Principal, tab imports.Table, county string, dryRun, skip bool, out *progressWriter) (int, imports.Report, error) {
 	rep := imports.Report{DryRun: dryRun, Sheet: tab.Sheet, Rows: len(tab.Rows), Problems: []imports.Problem{}, Commitments: []string{}}
 	header, problems := imports.ReadTableHeader(tab)
+	if county != "" {
+		header, problems = header.ForCounty(county, problems)
+	}
 	if len(problems) > 0 {
 		for i := range problems {
 			problems[i].Row = tab.HeadRow

@@ -61,12 +61,45 @@ func TestImports_CSV(t *testing.T) {
 	if status != http.StatusBadRequest || rep["rejected"] != float64(3) || h.events() != after {
 		t.Fatalf("another county importing: %d %v", status, rep)
 	}
-	if !strings.Contains(rep["problems"].([]any)[0].(map[string]any)["rule"].(string), "只能导入本县市区") {
+	if !strings.Contains(rep["problems"].([]any)[0].(map[string]any)["rule"].(string), "此次只导入双柏县的承诺") {
 		t.Fatalf("the refusal: %v", rep["problems"])
 	}
 	// A header without a required column: reported at the header row.
 	if status, rep := county.importFile("", []byte("县市区,项目名称\n楚雄市,x\n")); status != http.StatusBadRequest || rep["problems"].([]any)[0].(map[string]any)["row"] != float64(1) {
 		t.Fatalf("a bad header: %d %v", status, rep)
+	}
+}
+
+// A county's own ledger need not name its county: county= (or a county
+// office's token) says whose it is, and a row of another county is refused.
+func TestImports_CountyOfTheFile(t *testing.T) {
+	h := newHarness(t)
+	noCounty := "责任单位,项目名称,投资企业,承诺类型,承诺事项,承诺数量,签约日期,兑现期限\n" +
+		"楚雄市财政局,无县列项目,某企业,补贴,设备补助,12万元,2020-03-15,2020-12-31\n"
+	if status, rep := h.importFile("", []byte(noCounty)); status != http.StatusBadRequest || !strings.Contains(rep["problems"].([]any)[0].(map[string]any)["rule"].(string), "缺少「县市区」列") {
+		t.Fatalf("no county column, no county given: %d %v", status, rep)
+	}
+	status, rep := h.importFile("?county=532301", []byte(noCounty))
+	if status != http.StatusOK || rep["imported"] != 1.0 {
+		t.Fatalf("county=532301: %d %v", status, rep)
+	}
+	if c := h.must(200, "GET", "/api/v1/commitments/"+rep["commitments"].([]any)[0].(string), nil); c.str("county") != "532301" {
+		t.Fatalf("imported into %s", c.str("county"))
+	}
+	if status, rep := h.as("county-532322").importFile("", []byte(noCounty)); status != http.StatusOK || rep["imported"] != 1.0 {
+		t.Fatalf("a county office's own file: %d %v", status, rep)
+	}
+	before := h.events()
+	if status, rep := h.importFile("?county=532322", []byte(ledgerCSV)); status != http.StatusBadRequest || rep["rejected"] != 3.0 || h.events() != before {
+		t.Fatalf("楚雄市's rows as 双柏县's file: %d %v", status, rep)
+	}
+	if r := h.importRaw("?county=999999", []byte(noCounty)); r.status != http.StatusBadRequest || r.errField() != "county" {
+		t.Fatalf("county=999999: %d %s", r.status, r.raw)
+	}
+	for _, q := range []string{"?county=999999", "?county=532301"} {
+		if r := h.as("county-532322").importRaw(q, []byte(noCounty)); r.status != http.StatusBadRequest || r.errField() != "county" {
+			t.Fatalf("a county office naming %s: %d %s", q, r.status, r.raw)
+		}
 	}
 }
 

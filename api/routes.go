@@ -50,7 +50,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("POST /api/v1/commitments/{id}/supervision-orders", s.guard(approve, params(handleCommand[events.OrderSupervision](s, "supervision-orders", nil))))
 
 	mux.Handle("GET /api/v1/imports/template", s.guard(read, params(s.handleTemplate())))
-	mux.Handle("POST /api/v1/imports", s.guard(record, params(s.handleImport(), "dry_run", "skip_invalid", "report", "lang")))
+	mux.Handle("POST /api/v1/imports", s.guard(record, params(s.handleImport(), "dry_run", "skip_invalid", "report", "lang", "county")))
 	mux.Handle("POST /api/v1/attachments", s.guard(record, params(s.handleUpload())))
 	mux.Handle("GET /api/v1/attachments/{sha256}", s.guard(read, params(s.handleDownload())))
 

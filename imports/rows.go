@@ -102,7 +102,24 @@ func cellName(i, row int) string {
 type Header struct {
 	index    map[Column]int
 	name     map[Column]string
-	date1904 bool // the workbook counts its dates from 1904 (Excel for Mac's old default)
+	date1904 bool   // the workbook counts its dates from 1904 (Excel for Mac's old default)
+	county   string // the county of every row: a row's own, if any, must be it
+}
+
+// ForCounty is the header of a county's own ledger: a row without a county
+// is of county code, and a row of another county is refused. Without a
+// 县市区 column the header is then complete: problems are those of
+// ReadHeader less the missing county column.
+func (h Header) ForCounty(code string, problems []Problem) (Header, []Problem) {
+	h.county = code
+	var kept []Problem
+	for _, p := range problems {
+		if p.Column == "" && strings.Contains(p.En, "no column 县市区") {
+			continue
+		}
+		kept = append(kept, p)
+	}
+	return h, kept
 }
 
 // Name is the column's header as the sheet writes it ("" if it has none).
@@ -218,8 +235,15 @@ func ReadRow(h Header, number int, cells []string, j *events.Jurisdiction, today
 	fail := func(c Column, rule, en string) {
 		r.problem = append(r.problem, Problem{Row: number, Column: h.name[c], Cell: h.Cell(c, number), Value: r.Cells[c], Rule: rule, En: en})
 	}
+	if r.Cells[ColCounty] == "" && h.county != "" {
+		r.Cells[ColCounty] = h.county
+	}
 	county, err := ParseCounty(r.Cells[ColCounty], j)
-	if err != nil {
+	switch {
+	case err == nil && h.county != "" && county != h.county:
+		c, _ := j.County(h.county)
+		fail(ColCounty, "此次只导入"+c.Name+"的承诺", "this import takes the rows of "+c.Name+" ("+h.county+") only")
+	case err != nil:
 		fail(ColCounty, "不是本辖区的县市区：请填写县市区名称或行政区划代码", "not a county of the jurisdiction: write its name or its code")
 	}
 	kind, err := ParseKind(r.Cells[ColKind])

@@ -28,11 +28,11 @@ import (
 func importCmd(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	var dryRun, skip bool
-	var lang, annotated, rejected string
+	var lang, annotated, rejected, county string
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: ledger import FILE [--dry-run] [--skip-invalid] [--report FILE.xlsx] [--rejected FILE.xlsx] [--lang zh|en]\n\nImports a county's ledger (.xlsx, or CSV in UTF-8 or GB18030) into a running ledger. Every row is checked first; one bad row imports nothing unless --skip-invalid.")
+		fmt.Fprintln(stderr, "Usage: ledger import FILE [--county CODE] [--dry-run] [--skip-invalid] [--report FILE.xlsx] [--rejected FILE.xlsx] [--lang zh|en]\n\nImports a county's ledger (.xlsx, or CSV in UTF-8 or GB18030) into a running ledger. Every row is checked first; one bad row imports nothing unless --skip-invalid.")
 		fs.PrintDefaults()
 	}
 	c.register(fs, getenv)
@@ -41,6 +41,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	fs.StringVar(&annotated, "report", "", "also write the file with every problem marked (red cell, a comment, a list) to this .xlsx")
 	fs.StringVar(&rejected, "rejected", "", "also write the rows not imported, with their problems, to this .xlsx: fix it and import it again")
 	fs.StringVar(&lang, "lang", "zh", "the report's language: zh or en")
+	fs.StringVar(&county, "county", "", "the county whose ledger this is (code): rows without a county are its, rows of another are refused (a county office's token implies its own)")
 	positional, help, err := parseInterspersed(fs, args)
 	if help || err != nil {
 		return err
@@ -68,7 +69,7 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	_, _ = fw.Write(data)
 	_ = mw.Close()
-	u := strings.TrimRight(c.url, "/") + "/api/v1/imports?" + query(map[string]string{"dry_run": fmt.Sprint(dryRun), "skip_invalid": fmt.Sprint(skip), "lang": lang}).Encode()
+	u := strings.TrimRight(c.url, "/") + "/api/v1/imports?" + query(map[string]string{"dry_run": fmt.Sprint(dryRun), "skip_invalid": fmt.Sprint(skip), "lang": lang, "county": county}).Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, &body)
 	if err != nil {
 		return err
