@@ -182,9 +182,30 @@ func (s *Server) importTable(ctx context.Context, p access.Principal, tab import
 	if dryRun {
 		return http.StatusOK, rep, nil
 	}
-	results, err := s.importRows(ctx, p, good, out)
+	// A row that says what an earlier row of the file says is that
+	// promise again: it is imported once (the same idempotency key), and
+	// counted as already there.
+	var unique []imports.Row
+	same := make([]int, len(good)) // the index in unique of each good row
+	repeat := make([]bool, len(good))
+	firstOf := map[string]int{}
+	for i, row := range good {
+		at, seen := firstOf[row.Key]
+		if !seen {
+			at = len(unique)
+			firstOf[row.Key] = at
+			unique = append(unique, row)
+		}
+		same[i], repeat[i] = at, seen
+	}
+	done, err := s.importRows(ctx, p, unique, out)
 	if err != nil {
 		return 0, rep, err
+	}
+	results := make([]rowResult, len(good))
+	for i := range good {
+		results[i] = done[same[i]]
+		results[i].seen = results[i].seen || repeat[i]
 	}
 	for _, res := range results {
 		switch {

@@ -53,6 +53,17 @@ func TestImports_CSV(t *testing.T) {
 		t.Fatalf("the first row imported: %s", first.raw)
 	}
 	after := h.events()
+	// A row written twice in one file is one promise: imported once.
+	lines := strings.Split(ledgerCSV, "\n")
+	twice := strings.Join([]string{lines[0], lines[1], lines[1]}, "\n") + "\n"
+	if status, rep := county.importFile("", []byte(twice)); status != http.StatusOK || rep["imported"] != 0.0 || rep["already"] != 2.0 || h.events() != after {
+		t.Fatalf("a row twice, already imported: %d %v", status, rep)
+	}
+	fresh := strings.ReplaceAll(twice, "楚投促协〔2020〕17号", "楚投促协〔2020〕99号")
+	if status, rep := county.importFile("", []byte(fresh)); status != http.StatusOK || rep["imported"] != 1.0 || rep["already"] != 1.0 || h.events() != after+2 {
+		t.Fatalf("a new row twice: %d %v, %d events more", status, rep, h.events()-after)
+	}
+	after = h.events()
 	if status, rep := county.importFile("?skip_invalid=true", []byte(ledgerCSV)); status != http.StatusOK || rep["imported"] != float64(0) || rep["already"] != float64(2) || h.events() != after {
 		t.Fatalf("importing again: %d %v, %d events more", status, rep, h.events()-after)
 	}
