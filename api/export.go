@@ -1,7 +1,6 @@
 package api
 
 import (
-	"math"
 	"net/http"
 	"slices"
 
@@ -27,19 +26,12 @@ func (s *Server) handleCommitmentExport() http.Handler {
 			writeError(w, err)
 			return
 		}
-		q, err := s.listQuery(r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		view, m, err := s.viewAt(r)
+		items, _, q, err := s.listed(r, true)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
 		j := s.reads.Jurisdiction()
-		q.Today, q.Limit = m.today(j), math.MaxInt
-		items, _ := view.List(q)
 		name, fallback := imports.ExportName(j, q.County, q.Today, format)
 		writeSheet(w, imports.Export(items, j, q.Today, lang), format, name, fallback)
 	})

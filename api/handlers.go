@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
@@ -481,18 +482,11 @@ func (s *Server) handleList() http.Handler {
 		NextCursor string                       `json:"next_cursor,omitempty"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		q, err := s.listQuery(r)
+		items, more, q, err := s.listed(r, false)
 		if err != nil {
 			writeError(w, err)
 			return
 		}
-		view, m, err := s.viewAt(r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		q.Today = m.today(s.reads.Jurisdiction())
-		items, more := view.List(q)
 		p := page{Items: make([]projections.CommitmentView, 0, len(items))}
 		for _, c := range items {
 			p.Items = append(p.Items, projections.ViewOf(c, s.reads.Jurisdiction(), q.Today))
@@ -502,6 +496,24 @@ func (s *Server) handleList() http.Handler {
 		}
 		encode(w, http.StatusOK, p)
 	})
+}
+
+// listed is the commitments the list's filters select, in the view and on
+// the date asked for (q.Today): a page of them, or with all every one.
+func (s *Server) listed(r *http.Request, all bool) (items []*events.Commitment, more bool, q projections.Query, err error) {
+	if q, err = s.listQuery(r); err != nil {
+		return nil, false, q, err
+	}
+	view, m, err := s.viewAt(r)
+	if err != nil {
+		return nil, false, q, err
+	}
+	q.Today = m.today(s.reads.Jurisdiction())
+	if all {
+		q.Limit = math.MaxInt
+	}
+	items, more = view.List(q)
+	return items, more, q, nil
 }
 
 // viewAt returns the projection as of ?as_of= and the instant it answers
