@@ -43,14 +43,15 @@ var (
 
 // Principal is who a request comes from.
 type Principal struct {
-	Name   string
+	Name   string // the office (or the program) a token or an account stands for
 	Role   Role
 	County string // for the county role
+	Person string // the person signed in, for a web session; "" for a token
 }
 
-// Actor is how events name the principal.
+// Actor is how events name the principal: the office, and the person.
 func (p Principal) Actor() events.Actor {
-	return events.Actor{Name: p.Name, Role: string(p.Role)}
+	return events.Actor{Name: p.Name, Role: string(p.Role), Person: p.Person}
 }
 
 // Scope is the one rule of who may see what across counties, which every

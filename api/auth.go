@@ -33,16 +33,22 @@ func (s *Server) guard(action access.Action, next http.Handler) http.Handler {
 // 401, 429 or 403 otherwise, logs the refusal and counts it.
 func (s *Server) authorize(action access.Action, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required")
-			return
-		}
-		p, err := access.Authenticate(s.tokens, strings.TrimSpace(bearer), s.reads.Today())
-		if err != nil {
-			s.failures.wait(r.Context(), clientAddr(r))
-			s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", err.Error())
-			return
+		// A page's request on behalf of a signed-in person (see dispatch)
+		// carries its principal; any other request, a bearer token.
+		p, internal := r.Context().Value(internalKey{}).(access.Principal)
+		if !internal {
+			scheme, bearer, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+			if !ok || !strings.EqualFold(scheme, "Bearer") {
+				s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", "an Authorization: Bearer <token> header is required")
+				return
+			}
+			var err error
+			p, err = access.Authenticate(s.tokens, strings.TrimSpace(bearer), s.reads.Today())
+			if err != nil {
+				s.failures.wait(r.Context(), clientAddr(r))
+				s.refuse(w, r, access.Principal{}, http.StatusUnauthorized, "unauthorized", err.Error())
+				return
+			}
 		}
 		if wait, ok := s.limits.allow(p.Name); !ok {
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
@@ -134,6 +140,22 @@ type failureRecord struct {
 
 func newFailures(first time.Duration) *failures {
 	return &failures{first: first, by: map[string]*failureRecord{}}
+}
+
+// blocked reports whether key failed ten times or more, each within a
+// minute of the last: it is then refused without being checked.
+func (f *failures) blocked(key string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	rec := f.by[key]
+	return rec != nil && rec.count >= 10 && time.Since(rec.last) <= time.Minute
+}
+
+// forget clears key's failures, after it succeeded.
+func (f *failures) forget(key string) {
+	f.mu.Lock()
+	delete(f.by, key)
+	f.mu.Unlock()
 }
 
 func (f *failures) wait(ctx context.Context, addr string) {

@@ -5,6 +5,7 @@ import (
 
 	"promiseledger/access"
 	"promiseledger/events"
+	"promiseledger/web"
 )
 
 // routes is the whole HTTP surface, in one place, with what each route
@@ -76,6 +77,39 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /api/v1/tokens", s.guard(manage, params(s.handleTokens())))
 	mux.Handle("POST /api/v1/tokens", s.guard(manage, params(s.handleAddToken())))
 	mux.Handle("POST /api/v1/tokens/{name}/revocation", s.guard(manage, params(s.handleRevokeToken())))
+
+	// The web pages: a signed-in person, a session cookie, CSRF tokens on
+	// every form. What they show and do goes through the same views, and
+	// their writes and downloads through the API routes above, as that
+	// person (see dispatch).
+	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(web.Static())))
+	mux.Handle("GET /signin", s.handleSignIn())
+	mux.Handle("POST /signin", s.handleSignIn())
+	mux.Handle("GET /lang/{lang}", s.handleLang())
+	mux.Handle("POST /signout", s.page(read, s.handleSignOut()))
+	mux.Handle("GET /password", s.page(read, s.handlePassword()))
+	mux.Handle("POST /password", s.page(read, s.handlePassword()))
+	mux.Handle("GET /{$}", s.page(read, s.handleDashboard()))
+	mux.Handle("GET /counties", s.page(read, s.handleCountiesPage()))
+	mux.Handle("GET /counties/{code}", s.page(read, s.handleCountyPage()))
+	mux.Handle("POST /counties/{code}/import", s.page(record, s.handleCountyImport()))
+	mux.Handle("GET /export", s.page(read, s.handlePassThrough("/api/v1/commitments/export")))
+	mux.Handle("GET /template.xlsx", s.page(read, s.handlePassThrough("/api/v1/imports/template")))
+	mux.Handle("GET /commitments/{id}", s.page(read, s.handleCommitmentPage()))
+	mux.Handle("POST /commitments/{id}/act/{action...}", s.page(read, s.handleCommitmentAction()))
+	mux.Handle("GET /files/{sha256}", s.page(read, s.handlePassThrough("/api/v1/attachments/{sha256}")))
+	mux.Handle("GET /alerts", s.page(read, s.handleAlertsPage()))
+	mux.Handle("GET /alerts/events", s.page(read, s.handlePassThrough("/api/v1/alerts/stream")))
+	mux.Handle("GET /bulletin", s.page(read, s.handleBulletinPage()))
+	mux.Handle("GET /bulletin.xlsx", s.page(read, s.handlePassThrough("/api/v1/reports/overdue")))
+	mux.Handle("GET /audit", s.page(audit, s.handleAuditPage(false)))
+	mux.Handle("POST /audit/verify", s.page(audit, s.handleAuditPage(true)))
+	mux.Handle("GET /audit/export.jsonl", s.page(audit, s.handlePassThrough("/api/v1/audit/export?format=jsonl")))
+	mux.Handle("GET /audit/export.csv", s.page(audit, s.handlePassThrough("/api/v1/audit/export?format=csv")))
+	mux.Handle("GET /users", s.page(manage, s.handleUsers()))
+	mux.Handle("POST /users", s.page(manage, s.handleUsers()))
+	mux.Handle("POST /users/{name}/disable", s.page(manage, s.handleUserChange(true)))
+	mux.Handle("POST /users/{name}/reset", s.page(manage, s.handleUserChange(false)))
 
 	mux.Handle("/", s.handleNotFound())
 }

@@ -45,6 +45,13 @@ type Config struct {
 	Timeouts Timeouts
 	// Conns, when set, is the HTTP listener's connection caps, reported in /metrics.
 	Conns ConnStats
+	// Users and Sessions are the web pages' accounts and sign-ins; nil:
+	// no web pages, the API only.
+	Users    access.Users
+	Sessions Sessions
+	// DemoAccounts lets the demo's accounts, whose passwords are public,
+	// sign in: only while serving with --demo.
+	DemoAccounts bool
 }
 
 // ConnStats tells how many connections a listener holds and has refused;
@@ -53,22 +60,26 @@ type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
-	ledger      *ledger.Ledger     // the write side: commands
-	reads       *projections.Reads // the read side: every view
-	tokens      access.Registry
-	alerts      *alerts.View
-	sealer      *audit.Sealer
-	records     Records
-	health      func() error
-	attachments Attachments
-	log         *slog.Logger
-	metrics     *metrics
-	limits      *limiter
-	failures    *failures
-	timeouts    Timeouts
-	handler     http.Handler
-	closing     chan struct{} // closed by Close: long-lived answers end
-	close       sync.Once
+	ledger       *ledger.Ledger     // the write side: commands
+	reads        *projections.Reads // the read side: every view
+	tokens       access.Registry
+	alerts       *alerts.View
+	sealer       *audit.Sealer
+	records      Records
+	health       func() error
+	attachments  Attachments
+	log          *slog.Logger
+	metrics      *metrics
+	limits       *limiter
+	failures     *failures
+	timeouts     Timeouts
+	handler      http.Handler
+	mux          *http.ServeMux // the routes, for the pages' requests of the API
+	users        access.Users
+	sessions     Sessions
+	demoAccounts bool
+	closing      chan struct{} // closed by Close: long-lived answers end
+	close        sync.Once
 }
 
 // Close ends the long-lived answers (event streams), so that the HTTP
@@ -94,11 +105,11 @@ func New(l *ledger.Ledger, reads *projections.Reads, cfg Config) *Server {
 	}
 	s := &Server{ledger: l, reads: reads, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, attachments: cfg.Attachments, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
-		closing: make(chan struct{})}
+		users: cfg.Users, sessions: cfg.Sessions, demoAccounts: cfg.DemoAccounts, closing: make(chan struct{})}
 	s.metrics = s.newMetrics(cfg.Conns)
-	mux := http.NewServeMux()
-	s.routes(mux)
-	s.handler = s.instrument(mux)
+	s.mux = http.NewServeMux()
+	s.routes(s.mux)
+	s.handler = s.instrument(s.mux)
 	return s
 }
 

@@ -51,8 +51,9 @@ const SchemaVersion = 1
 
 // Actor is who recorded an event.
 type Actor struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name   string `json:"name"`             // the office, or the program, whose token or account it was
+	Role   string `json:"role"`             // its role
+	Person string `json:"person,omitempty"` // the person signed in to the web pages, if any
 }
 
 // Anonymous is the actor of every request until access control names one.

@@ -305,6 +305,18 @@ func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []Count
 	return out
 }
 
+// Total is the tally of every commitment of the jurisdiction's counties:
+// the prefecture's line under the county table.
+func (p *Projection) Total(j *events.Jurisdiction, today events.Date) Tally {
+	t := newTallier(j)
+	p.Each(func(c *events.Commitment) {
+		if _, ok := j.County(c.County); ok {
+			t.add(c, today)
+		}
+	})
+	return t.result()
+}
+
 // County summarises one county with breakdowns by kind (in the order of
 // events.Kinds) and by department (in name order).
 func (p *Projection) County(j *events.Jurisdiction, county events.County, today events.Date) CountyDetail {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -144,6 +146,8 @@ type node struct {
 	cps        *jsstore.Checkpoints
 	tokens     *jsstore.Tokens
 	registry   access.Registry
+	users      *jsstore.Users
+	sessions   *jsstore.Sessions
 	alertStore *jsstore.AlertStore
 	files      *jsstore.Attachments
 	sealer     *audit.Sealer
@@ -181,11 +185,21 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 		return n, err
 	}
 	n.closers = append(n.closers, n.tokens.Close)
+	if n.users, err = store.OpenUsers(ctx); err != nil {
+		return n, err
+	}
+	n.closers = append(n.closers, n.users.Close)
+	if n.sessions, err = store.OpenSessions(ctx); err != nil {
+		return n, err
+	}
 	// The demo's tokens have public secrets: honoured only while serving
 	// with --demo, never by a real start on a folder where a demo once ran.
 	n.registry = n.tokens
 	if c.demo {
 		if err := demo.AddTokens(n.tokens, n.juris, time.Now(), stdout); err != nil {
+			return n, err
+		}
+		if err := demo.AddUsers(n.users, n.juris, time.Now(), stdout); err != nil {
 			return n, err
 		}
 		if c.conn.data != "" {
@@ -202,6 +216,9 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 		}
 	}
 	if err := firstAdmin(n.tokens, n.juris, stdout); err != nil {
+		return n, err
+	}
+	if err := firstAdminUser(n.users, stdout); err != nil {
 		return n, err
 	}
 	if n.alertStore, err = store.OpenAlerts(ctx); err != nil {
@@ -328,7 +345,7 @@ func (n *node) listen(stdout io.Writer) error {
 		}
 	})
 	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Attachments: n.files, Health: n.health.Err,
-		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln})
+		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln, Users: n.users, Sessions: n.sessions, DemoAccounts: n.c.demo})
 	if n.c.metricsAddr != "" {
 		mln, err := listen("--metrics-listen", n.c.metricsAddr)
 		if err != nil {
@@ -480,6 +497,35 @@ func (d *damage) Err() error {
 
 // firstAdmin creates an admin token when there are no tokens but the
 // demo's, and prints it: the only time it is ever shown.
+// firstAdminUser makes, on a ledger with no account but the demo's, an
+// admin account with a random password, and prints it: the only time it is
+// ever shown. The admin signs in, changes it, and adds the others.
+func firstAdminUser(users access.Users, stdout io.Writer) error {
+	for _, u := range users.List() {
+		if !u.Demo {
+			return nil
+		}
+	}
+	pw := make([]byte, 12)
+	if _, err := rand.Read(pw); err != nil {
+		return err
+	}
+	password := base64.RawURLEncoding.EncodeToString(pw)
+	hash, err := access.HashPassword(password)
+	if err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	if err := users.Add(access.User{Name: "admin", Office: "admin", Role: access.Admin, PasswordHash: hash, CreatedAt: now, ChangedAt: now}); err != nil {
+		if errors.Is(err, access.ErrUserExists) {
+			return nil
+		}
+		return err
+	}
+	fmt.Fprintf(stdout, "First start: a web account was created: user admin, password %s (shown only this once; change it after signing in).\n", password)
+	return nil
+}
+
 func firstAdmin(reg access.Registry, j *events.Jurisdiction, stdout io.Writer) error {
 	for _, t := range reg.List() {
 		if !t.Demo() {
