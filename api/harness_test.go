@@ -67,7 +67,21 @@ type harness struct {
 	conns             *connlimit.Listener // the HTTP server's listener, when setup.conns capped it
 	auth              string              // the bearer token sent by default
 	bearer            map[string]string   // token by principal name: "supervisor", "auditor", "admin", "county-532301", …
+	users             *jsstore.Users      // the web pages' accounts: see webPassword
 }
+
+// webPassword is the password of the harness's web accounts: "supervisor",
+// "auditor", "admin", and "clerk-<county code>" for each county's office.
+const webPassword = "correct-horse-battery"
+
+// webPasswordHash is webPassword hashed, once for every harness.
+var webPasswordHash = sync.OnceValue(func() string {
+	h, err := access.HashPassword(webPassword)
+	if err != nil {
+		panic(err)
+	}
+	return h
+})
 
 // setup changes what newHarnessSetup builds.
 type setup struct {
@@ -161,6 +175,27 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	for _, c := range events.Chuxiong {
 		add("county-"+c.Code, access.County, c.Code)
 	}
+	users, err := st.OpenUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(users.Close)
+	sessions, err := st.OpenSessions(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := webPasswordHash()
+	addUser := func(name, office string, role access.Role, county string) {
+		if err := users.Add(access.User{Name: name, Office: office, Role: role, County: county, PasswordHash: hash, CreatedAt: testNow, ChangedAt: testNow}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUser("supervisor", "州投资促进局督查科", access.Supervisor, "")
+	addUser("auditor", "州审计局", access.Auditor, "")
+	addUser("admin", "系统管理员", access.Admin, "")
+	for _, c := range events.Chuxiong {
+		addUser("clerk-"+c.Code, c.Name+"投资促进局", access.County, c.Code)
+	}
 	files, err := st.OpenAttachments(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +204,7 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 		readDamage.Lock()
 		defer readDamage.Unlock()
 		return errors.Join(view.Err(), av.Err(), sealer.Err(), readDamage.err)
-	}, Log: quiet(), RatePerSecond: 10_000, Burst: 10_000, AuthFailureDelay: time.Millisecond}
+	}, Log: quiet(), RatePerSecond: 10_000, Burst: 10_000, AuthFailureDelay: time.Millisecond, Users: users, Sessions: sessions}
 	if set.api != nil {
 		set.api(&cfg)
 	}
@@ -183,7 +218,7 @@ func newHarnessSetup(t *testing.T, set setup) *harness {
 	srv.Config = api.New(l, reads, cfg).HTTPServer()
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, reads: reads, folds: folds, conns: conns, auth: bearer["supervisor"], bearer: bearer}
+	return &harness{t: t, url: srv.URL, store: st, nc: nc, clock: clk, tokens: tokens, alerts: av, engine: engine, alertStore: as, engineCommitments: view, sealer: sealer, reads: reads, folds: folds, conns: conns, auth: bearer["supervisor"], bearer: bearer, users: users}
 }
 
 // as is the harness sending another principal's token ("" for none).
