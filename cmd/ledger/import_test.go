@@ -1,8 +1,13 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	neturl "net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -112,5 +117,61 @@ func TestRun_DemoWorkbooks(t *testing.T) {
 	out, err = ledgerCmd(t, "import", faulty, "--url", url, "--token", demoSupervisor)
 	if err == nil || !strings.Contains(out, "有问题 2 行") || !strings.Contains(out, "F4 单元格") || !strings.Contains(out, "L5 单元格") {
 		t.Fatalf("the faulty example: %v\n%s", err, out)
+	}
+}
+
+// ledger user add|list|disable|reset on a stopped ledger's folder; the
+// account then signs in to the web pages.
+func TestRun_UserCommands(t *testing.T) {
+	dir := t.TempDir()
+	pw := filepath.Join(t.TempDir(), "pw")
+	if err := os.WriteFile(pw, []byte("a good long password\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := ledgerCmd(t, "user", "add", "--data", dir, "--name", "zhangsan", "--office", "楚雄市投资促进局", "--role", "county", "--county", "532301", "--password-file", pw)
+	if err != nil || !strings.Contains(out, "added zhangsan") {
+		t.Fatalf("user add: %v\n%s", err, out)
+	}
+	short := filepath.Join(t.TempDir(), "short")
+	_ = os.WriteFile(short, []byte("short\n"), 0o600)
+	if _, err := ledgerCmd(t, "user", "add", "--data", dir, "--name", "lisi", "--office", "x", "--role", "auditor", "--password-file", short); err == nil || !strings.Contains(err.Error(), "password") {
+		t.Fatalf("a short password: %v", err)
+	}
+	if _, err := ledgerCmd(t, "user", "add", "--data", dir, "--name", "zhangsan", "--office", "x", "--role", "auditor", "--password-file", pw); err == nil {
+		t.Fatal("the same name twice")
+	}
+	if out, err = ledgerCmd(t, "user", "list", "--data", dir); err != nil || !strings.Contains(out, "zhangsan") || !strings.Contains(out, "active") {
+		t.Fatalf("user list: %v\n%s", err, out)
+	}
+	if out, err = ledgerCmd(t, "user", "disable", "--data", dir, "zhangsan"); err != nil || !strings.Contains(out, "disabled zhangsan") {
+		t.Fatalf("user disable: %v\n%s", err, out)
+	}
+	if out, err = ledgerCmd(t, "user", "list", "--data", dir); err != nil || !strings.Contains(out, "disabled") {
+		t.Fatalf("user list after disable: %v\n%s", err, out)
+	}
+	if out, err = ledgerCmd(t, "user", "reset", "--data", dir, "--password-file", pw, "zhangsan"); err != nil || !strings.Contains(out, "reset the password of zhangsan") {
+		t.Fatalf("user reset: %v\n%s", err, out)
+	}
+	url, stop := start(t, "--data", dir)
+	defer stop()
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	res, err := client.Get(url + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	csrf := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindSubmatch(b)
+	if csrf == nil {
+		t.Fatalf("the sign-in page:\n%s", b)
+	}
+	res, err = client.PostForm(url+"/signin", neturl.Values{"csrf": {string(csrf[1])}, "name": {"zhangsan"}, "password": {"a good long password"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusSeeOther {
+		t.Fatalf("zhangsan signs in: %d", res.StatusCode)
 	}
 }

@@ -13,7 +13,8 @@ const usage = `Promise Ledger — a ledger of incentive promises that nobody can
 Usage:
   ledger serve [flags]    run the ledger: embedded JetStream, HTTP API
   ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
-  ledger token add|list|revoke   manage bearer tokens
+  ledger token add|list|revoke   manage bearer tokens (for programs)
+  ledger user add|list|disable|reset   manage the web pages' accounts (for people)
   ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
   ledger report overdue --as-of DATE [--format md|csv|xlsx]   the overdue bulletin (通报)
   ledger export [--format xlsx|csv] [--county C] [--as-of DATE] [--on DATE] --out FILE   the commitments as a workbook
@@ -38,6 +39,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rebuild(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, rest, getenv, stdout, stderr)
+	case "user":
+		return userCmd(ctx, rest, getenv, stdout, stderr)
 	case "alerts":
 		return alertsCmd(ctx, rest, getenv, stdout, stderr)
 	case "report":
