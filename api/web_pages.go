@@ -410,6 +410,12 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 		f := web.Form{Action: action, Label: label, Fields: fields, Key: key}
 		if action == failed && apiErr != nil {
 			f.Open = true
+			if lang(r) == "zh" {
+				rule := strings.TrimPrefix(apiErr.Message, apiErr.Field+": ")
+				if zh, ok := imports.Chinese(rule); ok {
+					apiErr.Message = zh
+				}
+			}
 			matched := false
 			for i := range f.Fields {
 				f.Fields[i].Value = values.Get(f.Fields[i].Name)

@@ -28,7 +28,19 @@ var ruleZh = []struct {
 	{regexp.MustCompile(`^must use only digits and the capital letters`), "统一社会信用代码只能由数字和大写字母组成（不含 I、O、S、V、Z）"},
 	{regexp.MustCompile(`^check character is (.), expected (.).*$`), "统一社会信用代码校验位错误（末位为 $1，应为 $2），请核对"},
 	{regexp.MustCompile(`^must be empty when investor.registered is false`), "企业尚未注册时不填统一社会信用代码"},
-	{regexp.MustCompile(`^(\S+) (\S+) exceeds the (\S+) (\S+) outstanding`), "已兑现数量超过承诺数量（未兑现 $3 $4）"},
+	{regexp.MustCompile(`^(\S+) (\S+) exceeds the (\S+) (\S+) outstanding`), "超过未兑现数量（未兑现 $3 $4）"},
+	{regexp.MustCompile(`^must be a decimal number written as digits`), "应为数字，如 1250000.00"},
+}
+
+// Chinese is a rule of the domain ("must be positive") in Chinese, if it
+// is one the ledger knows how to say.
+func Chinese(rule string) (string, bool) {
+	for _, r := range ruleZh {
+		if r.en.MatchString(rule) {
+			return r.en.ReplaceAllString(rule, r.zh), true
+		}
+	}
+	return rule, false
 }
 
 // domainProblem is the column at fault for an error of the domain, and its
@@ -40,10 +52,8 @@ func domainProblem(err error) (Column, string, string) {
 		return col, "不符合账本规则：" + err.Error(), err.Error()
 	}
 	col = columnOf(fe.Field)
-	for _, r := range ruleZh {
-		if r.en.MatchString(fe.Rule) {
-			return col, r.en.ReplaceAllString(fe.Rule, r.zh), err.Error()
-		}
+	if zh, ok := Chinese(fe.Rule); ok {
+		return col, zh, err.Error()
 	}
 	return col, "不符合账本规则：" + err.Error(), err.Error()
 }

@@ -357,6 +357,9 @@ func (n *node) listen(stdout io.Writer) error {
 	}
 	serveHTTP("http", n.handler.HTTPServer(), ln)
 	fmt.Fprintf(stdout, "Promise Ledger serving http://%s (try http://%s/api/v1/counties)\n", ln.Addr(), ln.Addr())
+	if n.c.demo {
+		fmt.Fprintf(stdout, "在浏览器中打开 Open in a browser: http://%s/ — sign in as demo-supervisor (or demo-532301, demo-auditor, demo-admin), password %s\n", ln.Addr(), demo.Password)
+	}
 	return nil
 }
 
