@@ -64,7 +64,11 @@ func (s *Server) handleDashboard() http.Handler {
 		d.OverdueChart = web.Bars(t["chart.overdue"], overdue)
 		var aging []web.Bar
 		for _, b := range view.Aging(j, today).Total {
-			aging = append(aging, web.Bar{Label: b.Bucket, Value: float64(b.Commitments), Text: strconv.Itoa(b.Commitments)})
+			label := b.Bucket
+			if w, ok := t["aging."+b.Bucket]; ok {
+				label = w
+			}
+			aging = append(aging, web.Bar{Label: label, Value: float64(b.Commitments), Text: strconv.Itoa(b.Commitments)})
 		}
 		d.AgingChart = web.Bars(t["chart.aging"], aging)
 		s.render(w, r, "dashboard", t["nav.dashboard"], d)
