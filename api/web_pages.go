@@ -532,16 +532,21 @@ func (s *Server) handleAlertsPage() http.Handler {
 		if rule != "" {
 			q.Set("rule", rule)
 		}
+		// The stream goes on from what the list shows: read its position
+		// first, so that nothing falls between them (an alert replayed is
+		// only shown again).
+		since := s.alerts.Applied()
 		rec := s.ask(r, http.MethodGet, "/api/v1/alerts?"+q.Encode(), nil, nil)
 		var body struct{ Alerts []alerts.Alert }
 		if rec.status != http.StatusOK || json.Unmarshal(rec.body.Bytes(), &body) != nil {
 			s.renderStatus(w, r, rec.status, "error", strconv.Itoa(rec.status), apiMessage(rec))
 			return
 		}
-		d := web.AlertsPage{Alerts: body.Alerts, Rule: rule, Stream: "/alerts/events"}
+		sq := url.Values{"since": {strconv.FormatUint(since, 10)}}
 		if rule != "" {
-			d.Stream += "?rule=" + url.QueryEscape(rule)
+			sq.Set("rule", rule)
 		}
+		d := web.AlertsPage{Alerts: body.Alerts, Rule: rule, Stream: "/alerts/events?" + sq.Encode()}
 		ruleWords := map[string]string{}
 		for _, x := range alerts.Rules {
 			d.Rules = append(d.Rules, web.Choice{Value: string(x), Label: t["rule."+string(x)], Selected: string(x) == rule})

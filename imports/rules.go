@@ -20,7 +20,8 @@ var ruleZh = []struct {
 	{regexp.MustCompile(`^must be a whole number`), "应为整数"},
 	{regexp.MustCompile(`^must have at most (\d+) decimals`), "最多 $1 位小数"},
 	{regexp.MustCompile(`^must be less than 10\^15`), "数值过大"},
-	{regexp.MustCompile(`^must be a decimal`), "应为数字"},
+	{regexp.MustCompile(`^must be a decimal number written as digits.*$`), "应为数字，如 1250000.00"},
+	{regexp.MustCompile(`^must be a decimal.*$`), "应为数字"},
 	{regexp.MustCompile(`^must not be before made_on \((.*)\)$`), "不能早于承诺日期（$1）"},
 	{regexp.MustCompile(`^must not be after today \((.*)\)$`), "不能晚于今天（$1）"},
 	{regexp.MustCompile(`^must be between 1949 and 2200`), "应在1949年至2200年之间"},
@@ -29,7 +30,6 @@ var ruleZh = []struct {
 	{regexp.MustCompile(`^check character is (.), expected (.).*$`), "统一社会信用代码校验位错误（末位为 $1，应为 $2），请核对"},
 	{regexp.MustCompile(`^must be empty when investor.registered is false`), "企业尚未注册时不填统一社会信用代码"},
 	{regexp.MustCompile(`^(\S+) (\S+) exceeds the (\S+) (\S+) outstanding`), "超过未兑现数量（未兑现 $3 $4）"},
-	{regexp.MustCompile(`^must be a decimal number written as digits`), "应为数字，如 1250000.00"},
 }
 
 // Chinese is a rule of the domain ("must be positive") in Chinese, if it

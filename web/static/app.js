@@ -24,7 +24,7 @@
     link.textContent = a.project;
     cell(row, "").appendChild(link);
     cell(row, a.due);
-    cell(row, a.days_overdue > 0 ? String(a.days_overdue) : "");
+    cell(row, a.days_overdue > 0 ? String(a.days_overdue) : "").className = "num";
     body.insertBefore(row, body.firstChild);
     var none = document.getElementById("alerts-none");
     if (none) { none.parentNode.removeChild(none); }
