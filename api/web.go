@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"promiseledger/access"
+	"promiseledger/imports"
 	"promiseledger/web"
 )
 
@@ -121,7 +122,9 @@ func (s *Server) page(action access.Action, next http.Handler) http.Handler {
 		}
 		v := visitor{p: u.Principal(), user: u, csrf: sess.CSRF, sid: c.Value}
 		if r.Method == http.MethodPost {
-			if err := r.ParseMultipartForm(32 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
+			// A form is small; a workbook at most the import's limit.
+			r.Body = http.MaxBytesReader(w, r.Body, imports.MaxFileBytes+1<<20)
+			if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 				s.renderStatus(w, r, http.StatusBadRequest, "error", "400", err.Error())
 				return
 			}
