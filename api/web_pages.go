@@ -484,6 +484,14 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 		}
 		d.Requests = append(d.Requests, row)
 	}
+	for _, x := range view.Disputes {
+		row := web.DisputeRow{DisputeView: x}
+		if v.p.May(access.Approve) && x.State == events.DisputeOpen {
+			row.Forms = append(row.Forms, mk("disputes/"+x.ID+"/resolution", t["dispute.resolve"], []web.Field{{Name: "outcome", Label: t["status"], Type: "select",
+				Options: []web.Choice{{Value: "upheld", Label: t["dispute.upheld"]}, {Value: "rejected", Label: t["dispute.rejected"]}}}, field("note", "note", "textarea")}))
+		}
+		d.Disputes = append(d.Disputes, row)
+	}
 	status := http.StatusOK
 	if apiErr != nil {
 		status = apiErr.status
@@ -527,10 +535,13 @@ func eventRow(e events.Event) web.EventRow {
 func (s *Server) handleAlertsPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := web.Words(lang(r))
-		rule := r.URL.Query().Get("rule")
+		rule, county := r.URL.Query().Get("rule"), r.URL.Query().Get("county")
 		q := url.Values{"state": {"open"}}
 		if rule != "" {
 			q.Set("rule", rule)
+		}
+		if county != "" {
+			q.Set("county", county)
 		}
 		// The stream goes on from what the list shows: read its position
 		// first, so that nothing falls between them (an alert replayed is
@@ -546,11 +557,19 @@ func (s *Server) handleAlertsPage() http.Handler {
 		if rule != "" {
 			sq.Set("rule", rule)
 		}
+		if county != "" {
+			sq.Set("county", county)
+		}
 		d := web.AlertsPage{Alerts: body.Alerts, Rule: rule, Stream: "/alerts/events?" + sq.Encode()}
 		ruleWords := map[string]string{}
 		for _, x := range alerts.Rules {
 			d.Rules = append(d.Rules, web.Choice{Value: string(x), Label: t["rule."+string(x)], Selected: string(x) == rule})
 			ruleWords["rule."+string(x)] = t["rule."+string(x)]
+		}
+		if visitorOf(r).p.County == "" {
+			for _, c := range s.reads.Jurisdiction().Counties {
+				d.Counties = append(d.Counties, web.Choice{Value: c.Code, Label: c.Name, Selected: c.Code == county})
+			}
 		}
 		b, _ := json.Marshal(ruleWords)
 		d.Words = templateJS(b)

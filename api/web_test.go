@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"bytes"
+	"context"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -403,5 +404,33 @@ func TestWeb_ImportAndExportOnTheCountyPage(t *testing.T) {
 	last := strings.Index(list.body, "300 亩")
 	if first < 0 || last < 0 || first > last {
 		t.Fatal("not sorted by quantity, descending")
+	}
+}
+
+// A complaint shows on its commitment with the supervisor's form to
+// resolve it; the alerts page filters by county.
+func TestWeb_ComplaintsAndAlertFilters(t *testing.T) {
+	h := newHarness(t)
+	id := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31")).str("id")
+	c := h.must(201, "POST", "/api/v1/commitments/"+id+"/disputes", map[string]any{"complainant": "某企业", "summary": "土地未交付"})
+	disputeID := c.body["disputes"].([]any)[0].(map[string]any)["id"].(string)
+	v := h.visitor().signIn("supervisor")
+	p := v.get("/commitments/" + id)
+	if !strings.Contains(p.body, "土地未交付") || !strings.Contains(p.body, `id="form-disputes/`+disputeID+`/resolution"`) {
+		t.Fatalf("the complaint on the page:\n%s", p.body)
+	}
+	if p := v.post("/commitments/"+id+"/act/disputes/"+disputeID+"/resolution", url.Values{"outcome": {"upheld"}, "note": {"已督促交地"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("resolve: %d\n%s", p.status, p.body)
+	}
+	if p := v.get("/commitments/" + id); !strings.Contains(p.body, "投诉成立") || strings.Contains(p.body, `/resolution"`) {
+		t.Fatal("the resolved complaint")
+	}
+	if err := h.engine.EvaluateAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	all := v.get("/alerts")
+	other := v.get("/alerts?county=532322")
+	if !strings.Contains(all.body, "/commitments/"+id) || strings.Contains(other.body, "/commitments/"+id) || !strings.Contains(other.body, `data-stream="/alerts/events?county=532322&amp;since=`) {
+		t.Fatalf("the alerts filtered by county:\n%s", other.body)
 	}
 }

@@ -90,6 +90,12 @@ type RequestRow struct {
 	Forms []Form
 }
 
+// DisputeRow is one complaint with the form of its resolution.
+type DisputeRow struct {
+	projections.DisputeView
+	Forms []Form
+}
+
 // CommitmentPage is one commitment.
 type CommitmentPage struct {
 	C        projections.CommitmentView
@@ -97,12 +103,14 @@ type CommitmentPage struct {
 	Forms    []Form
 	Orders   []OrderRow
 	Requests []RequestRow
+	Disputes []DisputeRow
 }
 
 // AlertsPage is the open alerts.
 type AlertsPage struct {
-	Alerts []alerts.Alert
-	Rules  []Choice
+	Alerts   []alerts.Alert
+	Rules    []Choice
+	Counties []Choice
 	Rule   string
 	Stream string
 	Words  template.JS // the rule words, as JSON for the script
