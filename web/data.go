@@ -111,9 +111,9 @@ type AlertsPage struct {
 	Alerts   []alerts.Alert
 	Rules    []Choice
 	Counties []Choice
-	Rule   string
-	Stream string
-	Words  template.JS // the rule words, as JSON for the script
+	Rule     string
+	Stream   string
+	Words    template.JS // the rule words, as JSON for the script
 }
 
 // AuditPage is the auditor's page.
