@@ -69,7 +69,7 @@ func openStore(ctx context.Context, c connFlags, log *slog.Logger) (*jsstore.Sto
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, AuditMirror: c.natsURL != "" || c.natsListen != "", Logger: log})
+	store, err := jsstore.Open(ctx, nc, jsstore.Config{Replicas: c.replicas, AuditMirror: c.natsURL != "" || c.natsListen != "", Logger: log, NoGroupCommit: c.sync == "interval"})
 	if err == nil {
 		var cps *jsstore.Checkpoints
 		if cps, err = store.OpenCheckpoints(ctx); err == nil {
