@@ -142,13 +142,42 @@ func newFailures(first time.Duration) *failures {
 	return &failures{first: first, by: map[string]*failureRecord{}}
 }
 
-// blocked reports whether key failed ten times or more, each within a
-// minute of the last: it is then refused without being checked.
-func (f *failures) blocked(key string) bool {
+// try counts an attempt by key before it is checked, so that attempts
+// sent at once are counted at once: false when key has already tried limit
+// times, each within a minute of the last (and then its minute starts
+// again).
+func (f *failures) try(key string, limit int) bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	now := time.Now()
 	rec := f.by[key]
-	return rec != nil && rec.count >= 10 && time.Since(rec.last) <= time.Minute
+	if rec == nil || now.Sub(rec.last) > time.Minute {
+		rec = &failureRecord{}
+		f.by[key] = rec
+	}
+	rec.last = now
+	if rec.count >= limit {
+		return false
+	}
+	rec.count++
+	return true
+}
+
+// pause waits as long as key's attempts call for: the first delay,
+// doubling with each attempt, up to 32 times.
+func (f *failures) pause(ctx context.Context, key string) {
+	f.mu.Lock()
+	n := 1
+	if rec := f.by[key]; rec != nil {
+		n = max(rec.count, 1)
+	}
+	f.mu.Unlock()
+	t := time.NewTimer(f.first << min(n-1, 5))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // forget clears key's failures, after it succeeded.

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"promiseledger/events"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -52,6 +53,9 @@ type Config struct {
 	// DemoAccounts lets the demo's accounts, whose passwords are public,
 	// sign in: only while serving with --demo.
 	DemoAccounts bool
+	// SecureCookies marks the sign-in cookies Secure (sent over TLS only)
+	// even on plain HTTP: for a ledger behind a TLS proxy.
+	SecureCookies bool
 }
 
 // ConnStats tells how many connections a listener holds and has refused;
@@ -60,26 +64,28 @@ type ConnStats interface{ Stats() connlimit.Stats }
 
 // Server is the HTTP API.
 type Server struct {
-	ledger       *ledger.Ledger     // the write side: commands
-	reads        *projections.Reads // the read side: every view
-	tokens       access.Registry
-	alerts       *alerts.View
-	sealer       *audit.Sealer
-	records      Records
-	health       func() error
-	attachments  Attachments
-	log          *slog.Logger
-	metrics      *metrics
-	limits       *limiter
-	failures     *failures
-	timeouts     Timeouts
-	handler      http.Handler
-	mux          *http.ServeMux // the routes, for the pages' requests of the API
-	users        access.Users
-	sessions     Sessions
-	demoAccounts bool
-	closing      chan struct{} // closed by Close: long-lived answers end
-	close        sync.Once
+	ledger        *ledger.Ledger     // the write side: commands
+	reads         *projections.Reads // the read side: every view
+	tokens        access.Registry
+	alerts        *alerts.View
+	sealer        *audit.Sealer
+	records       Records
+	health        func() error
+	attachments   Attachments
+	log           *slog.Logger
+	metrics       *metrics
+	limits        *limiter
+	failures      *failures
+	timeouts      Timeouts
+	handler       http.Handler
+	mux           *http.ServeMux // the routes, for the pages' requests of the API
+	users         access.Users
+	sessions      Sessions
+	demoAccounts  bool
+	secureCookies bool
+	hashing       chan struct{} // one slot per password check that may run at once
+	closing       chan struct{} // closed by Close: long-lived answers end
+	close         sync.Once
 }
 
 // Close ends the long-lived answers (event streams), so that the HTTP
@@ -105,7 +111,8 @@ func New(l *ledger.Ledger, reads *projections.Reads, cfg Config) *Server {
 	}
 	s := &Server{ledger: l, reads: reads, tokens: cfg.Tokens, alerts: cfg.Alerts, sealer: cfg.Sealer, records: cfg.Records, health: cfg.Health, attachments: cfg.Attachments, log: cfg.Log,
 		limits: newLimiter(cfg.RatePerSecond, cfg.Burst), failures: newFailures(cfg.AuthFailureDelay), timeouts: cfg.Timeouts.withDefaults(),
-		users: cfg.Users, sessions: cfg.Sessions, demoAccounts: cfg.DemoAccounts, closing: make(chan struct{})}
+		users: cfg.Users, sessions: cfg.Sessions, demoAccounts: cfg.DemoAccounts, secureCookies: cfg.SecureCookies,
+		hashing: make(chan struct{}, runtime.NumCPU()), closing: make(chan struct{})}
 	s.metrics = s.newMetrics(cfg.Conns)
 	s.mux = http.NewServeMux()
 	s.routes(s.mux)

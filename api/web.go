@@ -74,12 +74,12 @@ func lang(r *http.Request) string {
 	return "zh"
 }
 
-// secure reports whether the request came over TLS, so that cookies are
-// sent back only over TLS.
-func secure(r *http.Request) bool { return r.TLS != nil }
+// secure reports whether cookies are to be sent back over TLS only: the
+// request came over TLS, or the ledger is told it is behind a TLS proxy.
+func (s *Server) secure(r *http.Request) bool { return r.TLS != nil || s.secureCookies }
 
 func (s *Server) setCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: secure(r), SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: s.secure(r), SameSite: http.SameSiteStrictMode})
 }
 
 // page lets a request through when a person is signed in (else to the
@@ -245,9 +245,15 @@ func (s *Server) handleSignIn() http.Handler {
 			}
 			s.setCookie(w, r, loginCookie, token, 600)
 			r = r.WithContext(context.WithValue(r.Context(), visitorKey{}, visitor{csrf: token}))
-			s.render(w, r, "signin", t["signin.title"], web.SignIn{})
+			s.render(w, r, "signin", t["signin.title"], web.SignIn{Back: localPath(r.URL.Query().Get("back"))})
 			return
 		}
+		// A sign-in form is a few fields, never a file.
+		if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
+			s.renderStatus(w, r, http.StatusUnsupportedMediaType, "error", "415", "application/x-www-form-urlencoded")
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
 		name := strings.TrimSpace(r.PostFormValue("name"))
 		c, err := r.Cookie(loginCookie)
 		if err != nil || subtle.ConstantTimeCompare([]byte(c.Value), []byte(r.PostFormValue("csrf"))) != 1 {
@@ -255,21 +261,32 @@ func (s *Server) handleSignIn() http.Handler {
 			return
 		}
 		r = r.WithContext(context.WithValue(r.Context(), visitorKey{}, visitor{csrf: c.Value}))
+		// Every attempt is counted before it is checked (attempts sent at
+		// once count at once): ten a minute for an account, fifty for an
+		// address (which, behind a proxy, many people share).
 		addr, account := "signin:"+clientAddr(r), "signin-user:"+name
-		if s.failures.blocked(addr) || s.failures.blocked(account) {
+		if !s.failures.try(addr, 50) || !s.failures.try(account, 10) {
 			s.refused(r, access.Principal{Person: name}, http.StatusTooManyRequests, "sign-in attempts blocked for a minute")
-			s.renderStatus(w, r, http.StatusTooManyRequests, "signin", t["signin.title"], web.SignIn{Name: name, Error: t["signin.slow"]})
+			s.renderStatus(w, r, http.StatusTooManyRequests, "signin", t["signin.title"], web.SignIn{Name: name, Error: t["signin.slow"], Back: r.URL.Query().Get("back")})
+			return
+		}
+		// A password check takes 19 MiB: only so many at once.
+		select {
+		case s.hashing <- struct{}{}:
+		case <-time.After(5 * time.Second):
+			w.Header().Set("Retry-After", "1")
+			s.renderStatus(w, r, http.StatusServiceUnavailable, "signin", t["signin.title"], web.SignIn{Name: name, Error: t["signin.slow"], Back: r.URL.Query().Get("back")})
 			return
 		}
 		u, err := access.SignIn(s.users, name, r.PostFormValue("password"))
+		<-s.hashing
 		if err == nil && u.Demo && !s.demoAccounts {
 			err = access.ErrBadSignIn
 		}
 		if err != nil {
 			s.refused(r, access.Principal{Person: name}, http.StatusUnauthorized, "sign-in failed")
-			s.failures.wait(r.Context(), addr)
-			s.failures.wait(r.Context(), account)
-			s.renderStatus(w, r, http.StatusUnauthorized, "signin", t["signin.title"], web.SignIn{Name: name, Error: t["signin.failed"]})
+			s.failures.pause(r.Context(), account)
+			s.renderStatus(w, r, http.StatusUnauthorized, "signin", t["signin.title"], web.SignIn{Name: name, Error: t["signin.failed"], Back: r.URL.Query().Get("back")})
 			return
 		}
 		s.failures.forget(account)
@@ -288,8 +305,13 @@ func (s *Server) handleSignIn() http.Handler {
 // localPath is back if it is a path of this site, else "/": a sign-in never
 // sends a person elsewhere.
 func localPath(back string) string {
-	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.HasPrefix(back, "/\\") || strings.ContainsAny(back, "\r\n") {
+	if !strings.HasPrefix(back, "/") || strings.HasPrefix(back, "//") || strings.ContainsRune(back, '\\') {
 		return "/"
+	}
+	for _, r := range back {
+		if r < 0x20 || r == 0x7f {
+			return "/" // browsers drop tabs and line breaks: "/\t/evil" would be "//evil"
+		}
 	}
 	return back
 }
@@ -310,7 +332,7 @@ func (s *Server) handleLang() http.Handler {
 		if l != "en" {
 			l = "zh"
 		}
-		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, Secure: secure(r), SameSite: http.SameSiteLaxMode})
+		http.SetCookie(w, &http.Cookie{Name: langCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, Secure: s.secure(r), SameSite: http.SameSiteLaxMode})
 		http.Redirect(w, r, localPath(r.URL.Query().Get("back")), http.StatusSeeOther)
 	})
 }
@@ -325,8 +347,8 @@ func (s *Server) handlePassword() http.Handler {
 			return
 		}
 		v := visitorOf(r)
-		if !access.CheckPassword(v.user.PasswordHash, r.PostFormValue("old")) {
-			s.failures.wait(r.Context(), "signin-user:"+v.user.Name)
+		if !s.failures.try("signin-user:"+v.user.Name, 10) || !access.CheckPassword(v.user.PasswordHash, r.PostFormValue("old")) {
+			s.failures.pause(r.Context(), "signin-user:"+v.user.Name)
 			s.renderStatus(w, r, http.StatusBadRequest, "password", t["password.title"], web.SignIn{Error: t["signin.failed"]})
 			return
 		}

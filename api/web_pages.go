@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,11 +102,19 @@ var sortKeys = []struct {
 	{"kind", "kind", false, func(a, b projections.CommitmentView) int { return strings.Compare(string(a.Kind), string(b.Kind)) }},
 	{"department", "department", false, func(a, b projections.CommitmentView) int { return strings.Compare(a.Department, b.Department) }},
 	{"investor", "investor", false, func(a, b projections.CommitmentView) int { return strings.Compare(a.Investor.Name, b.Investor.Name) }},
-	{"quantity", "quantity", true, func(a, b projections.CommitmentView) int { return a.Quantity.Value.Cmp(b.Quantity.Value) }},
-	{"outstanding", "outstanding", true, func(a, b projections.CommitmentView) int { return a.Outstanding.Value.Cmp(b.Outstanding.Value) }},
+	{"quantity", "quantity", true, func(a, b projections.CommitmentView) int { return byUnit(a.Quantity, b.Quantity) }},
+	{"outstanding", "outstanding", true, func(a, b projections.CommitmentView) int { return byUnit(a.Outstanding, b.Outstanding) }},
 	{"due", "due", false, func(a, b projections.CommitmentView) int { return strings.Compare(a.Due.String(), b.Due.String()) }},
 	{"days_overdue", "days_overdue", true, func(a, b projections.CommitmentView) int { return a.DaysOverdue - b.DaysOverdue }},
 	{"status", "status", false, func(a, b projections.CommitmentView) int { return strings.Compare(string(a.Status), string(b.Status)) }},
+}
+
+// byUnit orders quantities by unit, then value: 元 are not compared with 亩.
+func byUnit(a, b events.Quantity) int {
+	if c := strings.Compare(string(a.Unit), string(b.Unit)); c != 0 {
+		return c
+	}
+	return a.Value.Cmp(b.Value)
 }
 
 // handleCountyPage is one county's page: its figures, its commitments filtered,
@@ -160,7 +169,7 @@ func (s *Server) countyPage(w http.ResponseWriter, r *http.Request, report *impo
 		}
 	}
 	page, _ := strconv.Atoi(qv.Get("page"))
-	page = max(page, 1)
+	page = min(max(page, 1), len(views)/pageSize+1)
 	from := min((page-1)*pageSize, len(views))
 	to := min(from+pageSize, len(views))
 	link := func(change map[string]string) string {
@@ -501,7 +510,7 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 
 // eventRow is an event as the timeline shows it.
 func eventRow(e events.Event) web.EventRow {
-	row := web.EventRow{Type: string(e.Type), EffectiveOn: e.EffectiveOn.String(), RecordedAt: e.RecordedAt.UTC().Format("2006-01-02 15:04:05Z"),
+	row := web.EventRow{ID: e.ID, Type: string(e.Type), EffectiveOn: e.EffectiveOn.String(), RecordedAt: e.RecordedAt.UTC().Format("2006-01-02 15:04:05Z"),
 		Office: e.Actor.Name, Person: e.Actor.Person, Role: e.Actor.Role, Hash: e.Hash}
 	var data struct {
 		Evidence    string   `json:"evidence"`
@@ -603,7 +612,7 @@ func (s *Server) handleAuditPage(run bool) http.Handler {
 		}
 		if ev := r.URL.Query().Get("event"); ev != "" {
 			d.ProofID = ev
-			id, ok := s.commitmentOfEvent(r, ev)
+			id, ok := s.commitmentOfEvent(r, ev, r.URL.Query().Get("commitment"))
 			if !ok {
 				d.ProofErr = t["notfound"]
 			} else {
@@ -622,26 +631,46 @@ func (s *Server) handleAuditPage(run bool) http.Handler {
 }
 
 // commitmentOfEvent finds the commitment an event belongs to, among those
-// the visitor may see.
-func (s *Server) commitmentOfEvent(r *http.Request, eventID string) (string, bool) {
+// the visitor may see: the one named (the timeline links say which), or
+// else the first maxProofSearch, newest first. The ids are copied out
+// before any history is read: reading one while walking the view would
+// hold its lock against every write.
+func (s *Server) commitmentOfEvent(r *http.Request, eventID, commitmentID string) (string, bool) {
 	if !validID(eventID) {
 		return "", false
 	}
 	p := visitorOf(r).p
-	var found string
-	s.reads.Live().Each(func(c *events.Commitment) {
-		if found == "" && p.SeesCounty(c.County) {
-			if evs, err := s.reads.History(r.Context(), c.ID); err == nil {
-				for _, e := range evs {
-					if e.ID == eventID {
-						found = c.ID
-					}
-				}
+	var ids []string
+	if commitmentID != "" {
+		if c, ok := s.reads.Live().Commitment(commitmentID); ok && p.SeesCounty(c.County) {
+			ids = []string{commitmentID}
+		}
+	} else {
+		s.reads.Live().Each(func(c *events.Commitment) {
+			if p.SeesCounty(c.County) {
+				ids = append(ids, c.ID)
+			}
+		})
+		slices.Reverse(ids)
+		ids = ids[:min(len(ids), maxProofSearch)]
+	}
+	for _, id := range ids {
+		evs, err := s.reads.History(r.Context(), id)
+		if err != nil {
+			return "", false
+		}
+		for _, e := range evs {
+			if e.ID == eventID {
+				return id, true
 			}
 		}
-	})
-	return found, found != ""
+	}
+	return "", false
 }
+
+// maxProofSearch bounds the commitments searched for an event named without
+// its commitment.
+const maxProofSearch = 200
 
 // handleBulletinPage is the printable bulletin (通报): rankings, the month
 // against the last, open supervision orders, and every overdue promise.

@@ -9,7 +9,7 @@ import (
 )
 
 // SignIn is the sign-in and password pages' data.
-type SignIn struct{ Name, Error string }
+type SignIn struct{ Name, Error, Back string }
 
 // Dashboard is the prefecture's page.
 type Dashboard struct {
@@ -73,7 +73,7 @@ type Form struct {
 
 // EventRow is one event of the timeline.
 type EventRow struct {
-	Type, EffectiveOn, RecordedAt, Office, Person, Role string
+	ID, Type, EffectiveOn, RecordedAt, Office, Person, Role string
 	Summary, Evidence, Hash                             string
 	Files                                               []string
 }

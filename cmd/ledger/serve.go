@@ -34,12 +34,13 @@ type serveConfig struct {
 	conn     connFlags
 	httpAddr string
 	// metricsAddr, when set, serves /metrics without a token there.
-	metricsAddr string
-	demo        bool
-	counties    string
-	verbose     bool
-	rate        float64
-	burst       int
+	metricsAddr   string
+	demo          bool
+	secureCookies bool
+	counties      string
+	verbose       bool
+	rate          float64
+	burst         int
 	// maxConns and maxConnsPerAddr cap the HTTP connections open at once.
 	maxConns        int
 	maxConnsPerAddr int
@@ -88,6 +89,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (c 
 	fs.StringVar(&c.httpAddr, "http", orDefault(getenv("LEDGER_HTTP"), "127.0.0.1:8080"), "address of the HTTP API (env LEDGER_HTTP)")
 	fs.StringVar(&c.metricsAddr, "metrics-listen", "", "also serve /metrics, without a token, on this address (for a Prometheus on a private network), e.g. 10.0.0.5:9090")
 	fs.StringVar(&c.conn.natsListen, "nats-listen", "", "also accept NATS clients (e.g. the nats CLI) on this address, e.g. 127.0.0.1:4222")
+	fs.BoolVar(&c.secureCookies, "secure-cookies", false, "mark the web pages' sign-in cookies Secure (sent over TLS only): set it when a TLS proxy stands in front of the ledger")
 	fs.BoolVar(&c.demo, "demo", false, "load the synthetic demo data set (once; loading it again adds nothing)")
 	fs.StringVar(&c.counties, "counties", "", `JSON file with the county list, [{"code":"532301","name":"楚雄市"},…]; default Chuxiong's ten`)
 	fs.BoolVar(&c.verbose, "v", false, "log every HTTP request")
@@ -345,7 +347,7 @@ func (n *node) listen(stdout io.Writer) error {
 		}
 	})
 	n.handler = api.New(n.ledger, reads, api.Config{Tokens: n.registry, Alerts: n.alertView, Sealer: n.sealer, Records: n.store, Attachments: n.files, Health: n.health.Err,
-		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln, Users: n.users, Sessions: n.sessions, DemoAccounts: n.c.demo})
+		Log: n.log, RatePerSecond: n.c.rate, Burst: n.c.burst, Conns: ln, Users: n.users, Sessions: n.sessions, DemoAccounts: n.c.demo, SecureCookies: n.c.secureCookies})
 	if n.c.metricsAddr != "" {
 		mln, err := listen("--metrics-listen", n.c.metricsAddr)
 		if err != nil {
