@@ -74,8 +74,8 @@ type Form struct {
 // EventRow is one event of the timeline.
 type EventRow struct {
 	ID, Type, EffectiveOn, RecordedAt, Office, Person, Role string
-	Summary, Evidence, Hash                             string
-	Files                                               []string
+	Summary, Evidence, Hash                                 string
+	Files                                                   []string
 }
 
 // OrderRow is one supervision order with the forms of its next steps.
