@@ -335,6 +335,27 @@ func (s *Server) handleCommitmentAction() http.Handler {
 			s.renderStatus(w, r, http.StatusNotFound, "error", "404", web.Words(lang(r))["notfound"])
 			return
 		}
+		// An evidence file goes to the API's attachments first; the form
+		// then cites it.
+		if file, head, err := r.FormFile("file"); err == nil {
+			defer file.Close()
+			var up bytes.Buffer
+			mw := newMultipart(&up)
+			if err := mw.file("file", head.Filename, file); err != nil {
+				s.pageError(w, r, err)
+				return
+			}
+			mw.close()
+			rec := s.ask(r, http.MethodPost, "/api/v1/attachments", &up, http.Header{"Content-Type": {mw.contentType()}})
+			var att struct {
+				SHA256 string `json:"sha256"`
+			}
+			if rec.status != http.StatusCreated || json.Unmarshal(rec.body.Bytes(), &att) != nil {
+				s.commitmentPage(w, r, action, &apiError{status: rec.status, Field: "file", Message: apiMessage(rec)}, r.PostForm)
+				return
+			}
+			r.PostForm.Set("attachments", att.SHA256)
+		}
 		body, err := formJSON(r.PostForm, s.unitOf(id))
 		if err != nil {
 			s.commitmentPage(w, r, action, &apiError{status: http.StatusBadRequest, Message: err.Error()}, r.PostForm)
@@ -447,13 +468,29 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 	terminal := view.Status.Terminal()
 	if v.p.May(access.Record) && !terminal {
 		if view.Status != events.Fulfilled {
-			d.Forms = append(d.Forms, mk("fulfillments", t["act.fulfillments"], []web.Field{
+			f := mk("fulfillments", t["act.fulfillments"], []web.Field{
 				field("quantity.value", "fulfilled", "number"), field("fulfilled_on", "fulfilled_on", "date"),
-				field("evidence", "evidence", "textarea"), field("attachments", "files", "text")}))
+				field("evidence", "evidence", "textarea"), field("file", "files", "file")})
+			f.Multipart = true
+			d.Forms = append(d.Forms, f)
 			d.Forms = append(d.Forms, mk("extension-requests", t["act.extension-requests"], []web.Field{field("due", "due", "date"), field("reason", "reason", "textarea")}))
 		}
+		var kept []web.Choice
+		for _, f := range view.Fulfillments {
+			if !f.Reversed {
+				kept = append(kept, web.Choice{Value: f.ID, Label: f.FulfilledOn.String() + " " + web.Amount(t, f.Quantity)})
+			}
+		}
+		if len(kept) > 0 {
+			d.Forms = append(d.Forms, mk("reversals", t["act.reversals"], []web.Field{{Name: "fulfillment_id", Label: t["act.reversals.which"], Type: "select", Options: kept},
+				field("reason", "reason", "textarea")}))
+		}
 		d.Forms = append(d.Forms, mk("disputes", t["act.disputes"], []web.Field{field("complainant", "complainant", "text"), field("summary", "summary", "textarea")}))
-		d.Forms = append(d.Forms, mk("corrections", t["act.corrections"], []web.Field{field("fields.project", "field.project", "text"), field("reason", "reason", "textarea")}))
+		var corr []web.Field
+		for _, name := range events.Correctable {
+			corr = append(corr, web.Field{Name: "fields." + name, Label: t["correct."+name], Type: "text"})
+		}
+		d.Forms = append(d.Forms, mk("corrections", t["act.corrections"], append(corr, field("reason", "reason", "textarea"))))
 	}
 	if v.p.May(access.Approve) && !terminal {
 		approval := func(extra ...web.Field) []web.Field {

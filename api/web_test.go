@@ -551,3 +551,53 @@ func TestWeb_SignInInputs(t *testing.T) {
 		t.Fatalf("a page number past the end: %d", p.status)
 	}
 }
+
+// A clerk attaches the evidence file to a fulfilment in the form, reverses
+// a fulfilment entered in error, and corrects the investor's name.
+func TestWeb_FilesReversalsAndCorrections(t *testing.T) {
+	h := newHarness(t)
+	id := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2027-12-31")).str("id")
+	v := h.visitor().signIn("clerk-532301")
+	v.get("/commitments/" + id)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, x := range map[string]string{"csrf": v.csrf, "quantity.value": "120", "fulfilled_on": "2020-10-01", "evidence": "土地出让合同"} {
+		_ = mw.WriteField(k, x)
+	}
+	fw, _ := mw.CreateFormFile("file", "出让合同.pdf")
+	pdf := []byte("%PDF-1.7\n出让合同\n%%EOF\n")
+	_, _ = fw.Write(pdf)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", h.url+"/commitments/"+id+"/act/fulfillments", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if p := v.do(req); p.status != http.StatusSeeOther {
+		t.Fatalf("a fulfilment with its file: %d\n%s", p.status, p.body)
+	}
+	page := v.get("/commitments/" + id)
+	link := regexp.MustCompile(`href="/files/([0-9a-f]{64})"`).FindStringSubmatch(page.body)
+	if link == nil {
+		t.Fatalf("the timeline lacks the file:\n%s", page.body)
+	}
+	if f := v.get("/files/" + link[1]); f.status != 200 || f.body != string(pdf) {
+		t.Fatalf("the file: %d", f.status)
+	}
+	if f := h.visitor().signIn("clerk-532322").get("/files/" + link[1]); f.status != http.StatusNotFound {
+		t.Fatalf("another county downloading the file: %d", f.status)
+	}
+	// Reverse it.
+	fid := regexp.MustCompile(`<option value="([0-9a-f-]{36})">2020-10-01 120 亩</option>`).FindStringSubmatch(page.body)
+	if fid == nil {
+		t.Fatalf("no reversal form:\n%s", page.body)
+	}
+	if p := v.post("/commitments/"+id+"/act/reversals", url.Values{"fulfillment_id": {fid[1]}, "reason": {"录入错误"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("reverse: %d\n%s", p.status, p.body)
+	}
+	// Correct the investor's name (a field whose path has a dot).
+	if p := v.post("/commitments/"+id+"/act/corrections", url.Values{"fields.investor.name": {"楚雄某某新材料有限公司"}, "reason": {"企业更名"}}); p.status != http.StatusSeeOther {
+		t.Fatalf("correct: %d\n%s", p.status, p.body)
+	}
+	c := h.must(200, "GET", "/api/v1/commitments/"+id, nil)
+	if qty(c, "outstanding") != "300" || c.body["investor"].(map[string]any)["name"] != "楚雄某某新材料有限公司" {
+		t.Fatalf("after the reversal and the correction: %s", c.raw)
+	}
+}

@@ -63,12 +63,13 @@ type Field struct {
 
 // Form is one action on a commitment.
 type Form struct {
-	Action string // the API's route after /commitments/{id}/, e.g. fulfillments
-	Label  string
-	Fields []Field
-	Key    string // the idempotency key of this rendering
-	Error  string // the API's error not tied to a field
-	Open   bool   // shown open: it has an error
+	Action    string // the API's route after /commitments/{id}/, e.g. fulfillments
+	Label     string
+	Fields    []Field
+	Key       string // the idempotency key of this rendering
+	Error     string // the API's error not tied to a field
+	Open      bool   // shown open: it has an error
+	Multipart bool   // it sends a file
 }
 
 // EventRow is one event of the timeline.
