@@ -101,7 +101,7 @@ func (s *Server) routes(mux *http.ServeMux) {
 	mux.Handle("GET /alerts", s.page(read, s.handleAlertsPage()))
 	mux.Handle("GET /alerts/events", s.page(read, s.handlePassThrough("/api/v1/alerts/stream")))
 	mux.Handle("GET /bulletin", s.page(read, s.handleBulletinPage()))
-	mux.Handle("GET /bulletin.xlsx", s.page(read, s.handlePassThrough("/api/v1/reports/overdue")))
+	mux.Handle("GET /bulletin.xlsx", s.page(read, s.handleBulletinWorkbook()))
 	mux.Handle("GET /audit", s.page(audit, s.handleAuditPage(false)))
 	mux.Handle("POST /audit/verify", s.page(audit, s.handleAuditPage(true)))
 	mux.Handle("GET /audit/export.jsonl", s.page(audit, s.handlePassThrough("/api/v1/audit/export?format=jsonl")))

@@ -20,6 +20,7 @@ import (
 	"promiseledger/alerts"
 	"promiseledger/events"
 	"promiseledger/imports"
+	"promiseledger/internal/sheet"
 	"promiseledger/projections"
 	"promiseledger/web"
 )
@@ -709,6 +710,59 @@ func (s *Server) commitmentOfEvent(r *http.Request, eventID, commitmentID string
 // its commitment.
 const maxProofSearch = 200
 
+// handleBulletinWorkbook is the bulletin as a workbook: a sheet for each of
+// its parts, amounts in 万元, every text cell text.
+func (s *Server) handleBulletinWorkbook() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = asPrincipal(r)
+		t := web.Words(lang(r))
+		m, err := s.asOf(r)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		view, err := s.view(r, m)
+		if err != nil {
+			s.pageError(w, r, err)
+			return
+		}
+		j := s.jurisdiction(r)
+		d := bulletinOf(view, j, m.today(j), t)
+		col := func(key string, k sheet.Kind) sheet.Column { return sheet.Column{Header: t[key], Kind: k} }
+		rank := sheet.Table{Sheet: t["bulletin.rank.overdue"], Columns: []sheet.Column{col("rank", sheet.Int), col("county", sheet.Text), col("overdue.wan", sheet.Number), col("overdue", sheet.Int)}}
+		for _, x := range d.ByOverdue {
+			rank.Rows = append(rank.Rows, []string{strconv.Itoa(x.Rank), x.Name, strings.ReplaceAll(x.Figure, ",", ""), strconv.Itoa(x.Commitments)})
+		}
+		kept := sheet.Table{Sheet: t["bulletin.rank.kept"], Columns: []sheet.Column{col("rank", sheet.Int), col("county", sheet.Text), col("kept", sheet.Text)}}
+		for _, x := range d.ByKept {
+			kept.Rows = append(kept.Rows, []string{strconv.Itoa(x.Rank), x.Name, x.Figure})
+		}
+		months := sheet.Table{Sheet: t["bulletin.month"], Columns: []sheet.Column{col("county", sheet.Text),
+			{Header: t["bulletin.became"] + " " + d.ThisMonth, Kind: sheet.Int}, {Header: t["bulletin.became"] + " " + d.LastMonth, Kind: sheet.Int},
+			{Header: t["bulletin.fulfilled"] + " " + d.ThisMonth, Kind: sheet.Int}, {Header: t["bulletin.fulfilled"] + " " + d.LastMonth, Kind: sheet.Int}}}
+		for _, x := range d.Months {
+			months.Rows = append(months.Rows, []string{x.Name, strconv.Itoa(x.BecameThis), strconv.Itoa(x.BecameLast), strconv.Itoa(x.FulfilledThis), strconv.Itoa(x.FulfilledLast)})
+		}
+		orders := sheet.Table{Sheet: t["bulletin.orders"], Columns: []sheet.Column{col("county", sheet.Text), col("project", sheet.Text), col("department", sheet.Text), col("status", sheet.Text), col("deadline", sheet.Date)}}
+		for _, o := range d.Orders {
+			orders.Rows = append(orders.Rows, []string{o.County, o.Project, o.Department, t["order.state."+o.State], o.Deadline})
+		}
+		list := sheet.Table{Sheet: t["overdue"], Columns: []sheet.Column{col("county", sheet.Text), col("project", sheet.Text), col("department", sheet.Text),
+			col("investor", sheet.Text), col("days_overdue", sheet.Int), col("outstanding", sheet.Text), col("due", sheet.Date)}}
+		for _, c := range d.Overdue {
+			for _, x := range c.Commitments {
+				list.Rows = append(list.Rows, []string{c.Name, x.Project, x.Department, x.Investor.Name, strconv.Itoa(x.DaysOverdue), web.Amount(t, x.Outstanding), x.Due.String()})
+			}
+		}
+		name := t["bulletin.title"] + "-" + d.Date + ".xlsx"
+		w.Header().Set("Content-Type", xlsxType)
+		w.Header().Set("Content-Disposition", sheet.ContentDisposition("bulletin-"+d.Date+".xlsx", name))
+		if err := sheet.WriteWorkbook(w, rank, kept, months, orders, list); err != nil {
+			s.log.Error("bulletin workbook", "err", err)
+		}
+	})
+}
+
 // handleBulletinPage is the printable bulletin (通报): rankings, the month
 // against the last, open supervision orders, and every overdue promise.
 func (s *Server) handleBulletinPage() http.Handler {
@@ -728,7 +782,7 @@ func (s *Server) handleBulletinPage() http.Handler {
 		j := s.jurisdiction(r)
 		today := m.today(j)
 		d := bulletinOf(view, j, today, t)
-		x := url.Values{"format": {"xlsx"}, "lang": {lang(r)}}
+		x := url.Values{}
 		for _, k := range []string{"as_of", "on"} {
 			if v := r.URL.Query().Get(k); v != "" {
 				x.Set(k, v)

@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xuri/excelize/v2"
+
 	"promiseledger/access"
 )
 
@@ -599,5 +601,35 @@ func TestWeb_FilesReversalsAndCorrections(t *testing.T) {
 	c := h.must(200, "GET", "/api/v1/commitments/"+id, nil)
 	if qty(c, "outstanding") != "300" || c.body["investor"].(map[string]any)["name"] != "楚雄某某新材料有限公司" {
 		t.Fatalf("after the reversal and the correction: %s", c.raw)
+	}
+}
+
+// The bulletin as a workbook: its rankings, the month against the last,
+// the open orders and every overdue promise, a sheet each.
+func TestWeb_BulletinWorkbook(t *testing.T) {
+	h := newHarness(t)
+	id := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "subsidy", "1255000.00", "CNY", "2020-03-15", "2020-12-31")).str("id")
+	h.must(201, "POST", "/api/v1/commitments/"+id+"/supervision-orders", map[string]any{"deadline": "2027-03-31"})
+	v := h.visitor().signIn("supervisor")
+	p := v.get("/bulletin.xlsx")
+	if p.status != 200 || !strings.HasPrefix(p.body, "PK") {
+		t.Fatalf("the bulletin workbook: %d %v", p.status, p.header)
+	}
+	f, err := excelize.OpenReader(strings.NewReader(p.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sheets := f.GetSheetList()
+	if len(sheets) != 5 || sheets[0] != "各县市区逾期未兑现金额排名" {
+		t.Fatalf("sheets: %q", sheets)
+	}
+	rank, _ := f.GetRows(sheets[0])
+	if rank[1][1] != "楚雄市" || rank[1][2] != "125.50" {
+		t.Fatalf("the ranking: %q", rank)
+	}
+	orders, _ := f.GetRows(sheets[3])
+	if len(orders) != 2 || orders[1][3] != "已交办未签收" {
+		t.Fatalf("the orders: %q", orders)
 	}
 }

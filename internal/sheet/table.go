@@ -66,20 +66,13 @@ func (t Table) WriteCSV(w io.Writer) error {
 // Text is written as string cells, which Excel, LibreOffice and WPS show
 // as text and never evaluate, so no formula can be smuggled in through
 // them; a cell reads back exactly as it was given.
-func (t Table) WriteXLSX(w io.Writer) error {
+func (t Table) WriteXLSX(w io.Writer) error { return WriteWorkbook(w, t) }
+
+// WriteWorkbook writes tables as the sheets of one workbook, each as
+// [Table.WriteXLSX] writes its one.
+func WriteWorkbook(w io.Writer, tables ...Table) error {
 	f := excelize.NewFile()
 	defer f.Close()
-	name := t.Sheet
-	if name == "" {
-		name = "Sheet1"
-	}
-	if err := f.SetSheetName("Sheet1", name); err != nil {
-		return err
-	}
-	sw, err := f.NewStreamWriter(name)
-	if err != nil {
-		return err
-	}
 	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: excelize.Fill{Type: "pattern", Color: []string{"DDEBF7"}, Pattern: 1},
 		Alignment: &excelize.Alignment{Vertical: "center", WrapText: true}})
 	if err != nil {
@@ -92,6 +85,33 @@ func (t Table) WriteXLSX(w io.Writer) error {
 	}
 	dateFmt := "yyyy-mm-dd"
 	date, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt})
+	if err != nil {
+		return err
+	}
+	for n, t := range tables {
+		name := t.Sheet
+		if name == "" {
+			name = fmt.Sprintf("Sheet%d", n+1)
+		}
+		if n == 0 {
+			err = f.SetSheetName("Sheet1", name)
+		} else {
+			_, err = f.NewSheet(name)
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.stream(f, name, head, num, date); err != nil {
+			return err
+		}
+	}
+	_, err = f.WriteTo(w)
+	return err
+}
+
+// stream writes the table into the sheet name of f.
+func (t Table) stream(f *excelize.File, name string, head, num, date int) error {
+	sw, err := f.NewStreamWriter(name)
 	if err != nil {
 		return err
 	}
@@ -123,11 +143,7 @@ func (t Table) WriteXLSX(w io.Writer) error {
 			return err
 		}
 	}
-	if err := sw.Flush(); err != nil {
-		return err
-	}
-	_, err = f.WriteTo(w)
-	return err
+	return sw.Flush()
 }
 
 // cell is one value as its kind writes it; a value that is not of its
