@@ -305,6 +305,17 @@ func (b *browser) checkPage(what, name string) {
 	if bg := eval[string](b, `getComputedStyle(document.body).backgroundColor`); bg != "rgb(255, 255, 255)" {
 		b.t.Errorf("%s: the body's background is %q: the stylesheet /static/app.css did not apply", what, bg)
 	}
+	// Every input has a label, and none is out of the keyboard's reach.
+	unlabelled := eval[[]string](b, `Array.from(document.querySelectorAll("input, select, textarea"))
+		.filter(e => e.type !== "hidden" && (!e.labels || e.labels.length === 0) && !e.getAttribute("aria-label"))
+		.map(e => e.outerHTML.slice(0, 120))`)
+	if len(unlabelled) > 0 {
+		b.t.Errorf("%s: inputs without a label: %q", what, unlabelled)
+	}
+	if unreachable := eval[[]string](b, `Array.from(document.querySelectorAll("a[href], button, input, select, textarea, summary"))
+		.filter(e => e.type !== "hidden" && e.tabIndex < 0).map(e => e.outerHTML.slice(0, 120))`); len(unreachable) > 0 {
+		b.t.Errorf("%s: controls the keyboard cannot reach: %q", what, unreachable)
+	}
 	b.noConsoleErrors(what)
 	b.screenshot(name)
 }
