@@ -18,6 +18,9 @@ import (
 // MaxBatch is the most events one atomic batch carries (JetStream's limit).
 const MaxBatch = 1000
 
+// batchesInFlight is how many batches may be written at once.
+const batchesInFlight = 4
+
 // Group commit: appends that arrive while a write is in flight are gathered
 // and written together as one JetStream atomic batch (ADR-50), which the
 // server stores all or nothing with one fsync. Every acknowledgement still
@@ -40,7 +43,8 @@ type groupCommit struct {
 	nc     *nats.Conn
 	mu     sync.Mutex
 	queue  []*pending
-	active bool // a flusher is writing the queue
+	active bool          // a flusher is writing the queue
+	slots  chan struct{} // batches in flight
 
 	// stats, for the benchmarks and the tests
 	batches, batched, fallbacks int64
@@ -99,7 +103,13 @@ func (g *groupCommit) flush() {
 		}
 		g.queue = later
 		g.mu.Unlock()
-		g.write(batch)
+		// A few batches in flight at once: while one is being synced the
+		// next is sent, so that a batch's fixed cost overlaps another's.
+		g.slots <- struct{}{}
+		go func() {
+			defer func() { <-g.slots }()
+			g.write(batch)
+		}()
 	}
 }
 

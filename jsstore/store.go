@@ -131,7 +131,7 @@ func Open(ctx context.Context, nc *nats.Conn, cfg Config) (*Store, error) {
 	}
 	s := &Store{js: js, stream: st, cfg: cfg}
 	if !cfg.NoGroupCommit {
-		s.group = &groupCommit{s: s, nc: nc}
+		s.group = &groupCommit{s: s, nc: nc, slots: make(chan struct{}, batchesInFlight)}
 	}
 	return s, nil
 }
