@@ -5,6 +5,9 @@ import (
 	"errors"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/events"
 	"promiseledger/internal/natstest"
@@ -110,5 +113,60 @@ func TestGroupCommit_RefusedBatchFallsBack(t *testing.T) {
 	evsOf, err := st.Load(ctx, taken)
 	if err != nil || len(evsOf) != 2 || evsOf[1].Sequence != res[1].Sequence {
 		t.Fatalf("the commitment's events: %v %v", evsOf, err)
+	}
+}
+
+// The auditors' mirror copies events written in batches as it copies the
+// others: the same messages at the same sequences.
+func TestGroupCommit_MirroredAlike(t *testing.T) {
+	emb := natstest.Start(t, "")
+	nc, err := emb.Connect(t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	st, err := jsstore.Open(context.Background(), nc, jsstore.Config{AuditMirror: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := st.Append(context.Background(), newEvent(t, newID(t), events.CommitmentMadeType, ""), 0); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if batches, _, _ := st.GroupCommitStats(); batches == 0 {
+		t.Skip("no batch was formed this time")
+	}
+	js, _ := jetstream.New(nc)
+	ctx := context.Background()
+	mirror, err := js.Stream(ctx, jsstore.AuditMirror)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		info, err := mirror.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.State.Msgs == 100 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the mirror holds %d of 100", info.State.Msgs)
+		}
+	}
+	ledger, _ := js.Stream(ctx, jsstore.DefaultStream)
+	for seq := uint64(1); seq <= 100; seq++ {
+		a, err1 := ledger.GetMsg(ctx, seq)
+		b, err2 := mirror.GetMsg(ctx, seq)
+		if err1 != nil || err2 != nil || string(a.Data) != string(b.Data) || a.Subject != b.Subject {
+			t.Fatalf("sequence %d differs: %v %v", seq, err1, err2)
+		}
 	}
 }
