@@ -134,6 +134,7 @@ func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkp
 	}
 	p.mu.Lock()
 	p.commitments, p.ids, p.receipts = commitments, ids, cp.Receipts
+	p.tallies = nil // made again from the restored commitments when asked for
 	p.lastEvent = cp.LastEvent
 	p.applied.Advance(cp.Sequence)
 	p.mu.Unlock()

@@ -38,6 +38,7 @@ type Projection struct {
 	applied     seqwait.Position // stream sequence of the last message applied; advanced under mu
 	lastEvent   eventRef         // the last event folded
 	partial     bool             // folds only some events of a history (the facts of a date): links are not checked
+	tallies     *tallies         // the county figures of one day, kept as events apply; nil until asked for
 
 	ready    atomic.Bool
 	fault    atomic.Pointer[error] // damage found: the projection stops and is never ready again
@@ -302,6 +303,12 @@ func (p *Projection) fold(ev events.Event) error {
 	}
 	if err := c.Apply(ev); err != nil {
 		return err
+	}
+	if p.tallies != nil {
+		if exists {
+			p.tallies.add(old, -1)
+		}
+		p.tallies.add(c, 1)
 	}
 	p.commitments[ev.CommitmentID] = c
 	if !exists {

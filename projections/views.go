@@ -209,56 +209,94 @@ func newTallier(j *events.Jurisdiction) *tallier {
 	return &tallier{j: j, outstanding: map[events.Unit]events.Decimal{}, overdueOutstanding: map[events.Unit]events.Decimal{}}
 }
 
-func (t *tallier) add(c *events.Commitment, today events.Date) {
+func (t *tallier) add(c *events.Commitment, today events.Date) { t.apply(c, today, 1) }
+
+// apply adds the commitment to the tally (sign 1) or takes it out (-1), as
+// it stands, judged on today.
+func (t *tallier) apply(c *events.Commitment, today events.Date, sign int) {
+	sum := func(m map[events.Unit]events.Decimal, q events.Quantity) {
+		if sign > 0 {
+			m[q.Unit] = m[q.Unit].Add(q.Value)
+		} else {
+			m[q.Unit] = m[q.Unit].Sub(q.Value)
+		}
+	}
 	if c.Status() == events.Void {
-		t.Void++
+		t.Void += sign
 		return
 	}
-	t.Commitments++
+	t.Commitments += sign
 	switch c.Light(today, t.j.DueSoonDays, t.j.AckDays) {
 	case events.Red:
-		t.Red++
+		t.Red += sign
 	case events.Yellow:
-		t.Yellow++
+		t.Yellow += sign
 	case events.Green:
-		t.Green++
+		t.Green += sign
 	}
 	switch s := c.Status(); s {
 	case events.Open, events.PartiallyFulfilled:
-		t.Open++
+		t.Open += sign
 	case events.Fulfilled:
-		t.Fulfilled++
+		t.Fulfilled += sign
 	case events.Waived:
-		t.Waived++
+		t.Waived += sign
 	case events.Cancelled:
-		t.Cancelled++
+		t.Cancelled += sign
 	}
 	if c.Disputed() {
-		t.Disputed++
+		t.Disputed += sign
 	}
 	out := c.Outstanding()
 	if out.Value.Sign() > 0 {
-		t.outstanding[out.Unit] = t.outstanding[out.Unit].Add(out.Value)
+		sum(t.outstanding, out)
 	}
 	if c.DaysOverdue(today) > 0 {
-		t.Overdue++
-		t.overdueOutstanding[out.Unit] = t.overdueOutstanding[out.Unit].Add(out.Value)
+		t.Overdue += sign
+		sum(t.overdueOutstanding, out)
 	}
 	if today.After(c.Due) && !c.Status().Terminal() {
-		t.due++
+		t.due += int64(sign)
 		if c.KeptOnTime() {
-			t.kept++
+			t.kept += int64(sign)
 		}
 	}
 	if today.After(c.OriginalDue) && !c.Status().Terminal() {
-		t.originallyDue++
+		t.originallyDue += int64(sign)
 		if c.KeptOnOriginalDue() {
-			t.keptOriginal++
+			t.keptOriginal += int64(sign)
 		}
 	}
 	if c.ExtendedAfterOverdue() {
-		t.ExtendedAfterOverdue++
+		t.ExtendedAfterOverdue += sign
 	}
+}
+
+// merge adds another tally of the same day to t.
+func (t *tallier) merge(o *tallier) {
+	a, b := &t.Tally, o.Tally
+	a.Commitments += b.Commitments
+	a.Open += b.Open
+	a.Fulfilled += b.Fulfilled
+	a.Waived += b.Waived
+	a.Cancelled += b.Cancelled
+	a.Void += b.Void
+	a.Red += b.Red
+	a.Yellow += b.Yellow
+	a.Green += b.Green
+	a.Overdue += b.Overdue
+	a.Disputed += b.Disputed
+	a.ExtendedAfterOverdue += b.ExtendedAfterOverdue
+	for u, v := range o.outstanding {
+		t.outstanding[u] = t.outstanding[u].Add(v)
+	}
+	for u, v := range o.overdueOutstanding {
+		t.overdueOutstanding[u] = t.overdueOutstanding[u].Add(v)
+	}
+	t.due += o.due
+	t.kept += o.kept
+	t.originallyDue += o.originallyDue
+	t.keptOriginal += o.keptOriginal
 }
 
 func (t *tallier) result() Tally {
@@ -287,21 +325,15 @@ func perUnit(m map[events.Unit]events.Decimal) []events.Quantity {
 }
 
 // Counties summarises every county of the jurisdiction, in code order, with
-// overdue judged on today.
+// overdue judged on today. It costs the number of counties: the tallies are
+// kept as events apply (see tallies).
 func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []CountySummary {
-	tallies := make(map[string]*tallier, len(j.Counties))
-	for _, c := range j.Counties {
-		tallies[c.Code] = newTallier(j)
-	}
-	p.Each(func(c *events.Commitment) {
-		if t, ok := tallies[c.County]; ok {
-			t.add(c, today)
+	out := make([]CountySummary, 0, len(j.Counties))
+	p.tallied(j, today, func(of func(code string) *tallier) {
+		for _, c := range j.Counties {
+			out = append(out, CountySummary{Code: c.Code, Name: c.Name, Tally: of(c.Code).result()})
 		}
 	})
-	out := make([]CountySummary, 0, len(j.Counties))
-	for _, c := range j.Counties {
-		out = append(out, CountySummary{Code: c.Code, Name: c.Name, Tally: tallies[c.Code].result()})
-	}
 	return out
 }
 
@@ -309,12 +341,70 @@ func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []Count
 // the prefecture's line under the county table.
 func (p *Projection) Total(j *events.Jurisdiction, today events.Date) Tally {
 	t := newTallier(j)
-	p.Each(func(c *events.Commitment) {
-		if _, ok := j.County(c.County); ok {
-			t.add(c, today)
+	p.tallied(j, today, func(of func(code string) *tallier) {
+		for _, c := range j.Counties {
+			t.merge(of(c.Code))
 		}
 	})
 	return t.result()
+}
+
+// tallies are the county tallies of one day, kept as events apply: a fold
+// takes the commitment out of its county's tally as it was and puts it back
+// as it is. They are made afresh (one pass over every commitment) when a
+// later day is asked for, or other thresholds; an earlier day is tallied
+// afresh without keeping it.
+type tallies struct {
+	day      events.Date
+	dueSoon  int
+	ack      int
+	byCounty map[string]*tallier
+	j        *events.Jurisdiction
+}
+
+// tallied calls fn with the tally of each county on today, under the
+// projection's read lock.
+func (p *Projection) tallied(j *events.Jurisdiction, today events.Date, fn func(of func(code string) *tallier)) {
+	empty := newTallier(j)
+	of := func(ts *tallies) func(string) *tallier {
+		return func(code string) *tallier {
+			if t, ok := ts.byCounty[code]; ok {
+				return t
+			}
+			return empty
+		}
+	}
+	p.mu.RLock()
+	if ts := p.tallies; ts != nil && ts.day == today && ts.dueSoon == j.DueSoonDays && ts.ack == j.AckDays {
+		defer p.mu.RUnlock()
+		fn(of(ts))
+		return
+	}
+	p.mu.RUnlock()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ts := p.tallies
+	if ts == nil || ts.day != today || ts.dueSoon != j.DueSoonDays || ts.ack != j.AckDays {
+		ts = &tallies{day: today, dueSoon: j.DueSoonDays, ack: j.AckDays, byCounty: map[string]*tallier{}, j: j}
+		for _, id := range p.ids {
+			ts.add(p.commitments[id], 1)
+		}
+		if p.tallies == nil || !today.Before(p.tallies.day) {
+			p.tallies = ts
+		}
+	}
+	fn(of(ts))
+}
+
+// add puts a commitment into (sign 1) or takes it out of (-1) its county's
+// tally.
+func (ts *tallies) add(c *events.Commitment, sign int) {
+	t, ok := ts.byCounty[c.County]
+	if !ok {
+		t = newTallier(ts.j)
+		ts.byCounty[c.County] = t
+	}
+	t.apply(c, ts.day, sign)
 }
 
 // County summarises one county with breakdowns by kind (in the order of
