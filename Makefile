@@ -16,15 +16,18 @@ test: lint
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race ./api/... ./audit/... ./internal/... ./ledger/... ./projections/... ./jsstore/...
 	# a smoke run of the benchmarks on a small ledger
-	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./projections/ ./audit/ ./cmd/ledger/
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./projections/ ./audit/ ./cmd/ledger/ ./jsstore/
 
 lint:
 	$(GO) vet ./...
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@if command -v staticcheck >/dev/null 2>&1; then staticcheck ./...; else echo "staticcheck not installed: skipped"; fi
 
-# The benchmarks of BENCHMARKS.md: restart with 100,000 events; verification of 1,000,000; an import of 10,000 rows.
+# The benchmarks of BENCHMARKS.md: restart with 100,000 events; verification of 1,000,000; an import of
+# 10,000 rows; durable appends from 64 writers; the county view at 20,000 commitments.
 bench:
+	$(GO) test -count=5 -run '^$$' -bench 'Append|AtomicBatch' -benchtime 10000x ./jsstore/
+	LEDGER_BENCH_COMMITMENTS=20000 $(GO) test -count=1 -run '^$$' -bench Counties -timeout 30m ./projections/
 	LEDGER_BENCH_ROWS=10000 $(GO) test -count=1 -run '^$$' -bench Import -benchtime 3x -timeout 30m ./cmd/ledger/
 	LEDGER_BENCH_EVENTS=100000 $(GO) test -count=1 -run '^$$' -bench Restart -benchtime 3x -timeout 30m ./projections/
 	LEDGER_BENCH_EVENTS=1000000 $(GO) test -count=1 -run '^$$' -bench Verify -benchtime 2x -timeout 60m ./audit/
