@@ -40,24 +40,33 @@ func (s *Server) pageError(w http.ResponseWriter, r *http.Request, err error) {
 	s.renderStatus(w, r, ae.status, "error", strconv.Itoa(ae.status), ae.Message)
 }
 
+// pageView is the view a page asks for (as_of, on), the visitor's
+// jurisdiction and the date judged on; false when an error page was sent.
+func (s *Server) pageView(w http.ResponseWriter, r *http.Request) (*projections.Projection, *events.Jurisdiction, events.Date, bool) {
+	m, err := s.asOf(r)
+	if err != nil {
+		s.pageError(w, r, err)
+		return nil, nil, events.Date{}, false
+	}
+	view, err := s.view(r, m)
+	if err != nil {
+		s.pageError(w, r, err)
+		return nil, nil, events.Date{}, false
+	}
+	j := s.jurisdiction(r)
+	return view, j, m.today(j), true
+}
+
 // handleDashboard is the prefecture's page: every county the visitor may
 // see, with totals, lights and two charts, as of the dates asked for.
 func (s *Server) handleDashboard() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = asPrincipal(r)
 		t := web.Words(lang(r))
-		m, err := s.asOf(r)
-		if err != nil {
-			s.pageError(w, r, err)
+		view, j, today, ok := s.pageView(w, r)
+		if !ok {
 			return
 		}
-		view, err := s.view(r, m)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		j := s.jurisdiction(r)
-		today := m.today(j)
 		d := web.Dashboard{AsOf: r.URL.Query().Get("as_of"), On: r.URL.Query().Get("on"), Counties: view.Counties(j, today), Total: view.Total(j, today)}
 		var overdue []web.Bar
 		for _, c := range d.Counties {
@@ -716,18 +725,11 @@ func (s *Server) handleBulletinWorkbook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = asPrincipal(r)
 		t := web.Words(lang(r))
-		m, err := s.asOf(r)
-		if err != nil {
-			s.pageError(w, r, err)
+		view, j, today, ok := s.pageView(w, r)
+		if !ok {
 			return
 		}
-		view, err := s.view(r, m)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		j := s.jurisdiction(r)
-		d := bulletinOf(view, j, m.today(j), t)
+		d := bulletinOf(view, j, today, t)
 		col := func(key string, k sheet.Kind) sheet.Column { return sheet.Column{Header: t[key], Kind: k} }
 		rank := sheet.Table{Sheet: t["bulletin.rank.overdue"], Columns: []sheet.Column{col("rank", sheet.Int), col("county", sheet.Text), col("overdue.wan", sheet.Number), col("overdue", sheet.Int)}}
 		for _, x := range d.ByOverdue {
@@ -769,18 +771,10 @@ func (s *Server) handleBulletinPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = asPrincipal(r)
 		t := web.Words(lang(r))
-		m, err := s.asOf(r)
-		if err != nil {
-			s.pageError(w, r, err)
+		view, j, today, ok := s.pageView(w, r)
+		if !ok {
 			return
 		}
-		view, err := s.view(r, m)
-		if err != nil {
-			s.pageError(w, r, err)
-			return
-		}
-		j := s.jurisdiction(r)
-		today := m.today(j)
 		d := bulletinOf(view, j, today, t)
 		x := url.Values{}
 		for _, k := range []string{"as_of", "on"} {

@@ -12,6 +12,7 @@ import (
 	"promiseledger/events"
 	"promiseledger/gen"
 	"promiseledger/internal/natstest"
+	"promiseledger/jsstore"
 	"promiseledger/ledger"
 	"promiseledger/projections"
 )
@@ -19,21 +20,8 @@ import (
 // The county tallies kept as events apply equal a fresh count after every
 // event of a generated ledger, on the day asked for and on the next.
 func TestTallies_KeptAsEventsApplyEqualAFreshCount(t *testing.T) {
-	st, _ := natstest.Store(t)
-	live := projections.New(quiet())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = live.Run(ctx, st, projections.RunConfig{}) }()
-	defer func() { cancel(); <-done }()
-	for !live.Ready() {
-		time.Sleep(time.Millisecond)
-	}
-	j := events.DefaultJurisdiction()
-	l := ledger.New(st, live, j, time.Now)
-	if _, err := gen.Run(context.Background(), l, 120, 8, 3, nil); err != nil {
-		t.Fatal(err)
-	}
-	today := l.Today()
+	st, live, l := generated(t, 120, 3)
+	j, today := l.Jurisdiction(), l.Today()
 	// Fold the stream again, one event at a time, asking for the tallies
 	// after each (so they are kept, not made afresh).
 	p := projections.New(quiet())
@@ -63,6 +51,26 @@ func TestTallies_KeptAsEventsApplyEqualAFreshCount(t *testing.T) {
 	if total, sum := p.Total(j, tomorrow), fresh(p, j, tomorrow); total.Commitments != 120 || len(sum) != 10 {
 		t.Fatalf("the total: %+v", total)
 	}
+}
+
+// generated is a ledger of n commitments made by gen with the seed, its
+// live view running for the test.
+func generated(t testing.TB, n int, seed uint64) (*jsstore.Store, *projections.Projection, *ledger.Ledger) {
+	t.Helper()
+	st, _ := natstest.Store(t)
+	live := projections.New(quiet())
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = live.Run(ctx, st, projections.RunConfig{}) }()
+	t.Cleanup(func() { cancel(); <-done })
+	for !live.Ready() {
+		time.Sleep(time.Millisecond)
+	}
+	l := ledger.New(st, live, events.DefaultJurisdiction(), time.Now)
+	if _, err := gen.Run(context.Background(), l, n, 16, seed, nil); err != nil {
+		t.Fatal(err)
+	}
+	return st, live, l
 }
 
 type stop struct{}
@@ -98,21 +106,8 @@ func BenchmarkCounties(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("LEDGER_BENCH_COMMITMENTS")); err == nil && v > 0 {
 		n = v
 	}
-	st, _ := natstest.Store(b)
-	live := projections.New(quiet())
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = live.Run(ctx, st, projections.RunConfig{}) }()
-	defer func() { cancel(); <-done }()
-	for !live.Ready() {
-		time.Sleep(time.Millisecond)
-	}
-	j := events.DefaultJurisdiction()
-	l := ledger.New(st, live, j, time.Now)
-	if _, err := gen.Run(context.Background(), l, n, 32, 1, nil); err != nil {
-		b.Fatal(err)
-	}
-	today := l.Today()
+	_, live, l := generated(b, n, 1)
+	j, today := l.Jurisdiction(), l.Today()
 	b.Run(fmt.Sprintf("kept/commitments=%d", n), func(b *testing.B) {
 		live.Counties(j, today)
 		b.ResetTimer()

@@ -15,6 +15,7 @@ import (
 
 	"promiseledger/access"
 	"promiseledger/events"
+	"promiseledger/jsstore"
 )
 
 var tokenUsage = `Usage:
@@ -127,18 +128,26 @@ func tokenCmd(ctx context.Context, args []string, getenv func(string) string, st
 
 // withTokens opens the ledger's token registry for fn.
 func withTokens(ctx context.Context, c connFlags, stderr io.Writer, fn func(access.Registry) error) error {
+	return withStore(ctx, c, stderr, func(store *jsstore.Store) error {
+		tokens, err := store.OpenTokens(ctx)
+		if err != nil {
+			return err
+		}
+		defer tokens.Close()
+		return fn(tokens)
+	})
+}
+
+// withStore opens the ledger's store (a stopped ledger's folder, or a
+// cluster) for fn, logging only warnings.
+func withStore(ctx context.Context, c connFlags, stderr io.Writer, fn func(*jsstore.Store) error) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	store, _, closeStore, err := openStore(ctx, c, log)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	tokens, err := store.OpenTokens(ctx)
-	if err != nil {
-		return err
-	}
-	defer tokens.Close()
-	return fn(tokens)
+	return fn(store)
 }
 
 // loadJurisdiction reads a county list file, or returns the default list.

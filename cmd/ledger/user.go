@@ -7,13 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"strings"
 	"time"
 
 	"promiseledger/access"
 	"promiseledger/events"
+	"promiseledger/jsstore"
 )
 
 var userUsage = `Usage:
@@ -170,16 +170,12 @@ func (c countySet) Has(code string) bool { _, ok := c.j.County(code); return ok 
 
 // withUsers opens the ledger's accounts for fn.
 func withUsers(ctx context.Context, c connFlags, stderr io.Writer, fn func(access.Users) error) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	store, _, closeStore, err := openStore(ctx, c, log)
-	if err != nil {
-		return err
-	}
-	defer closeStore()
-	users, err := store.OpenUsers(ctx)
-	if err != nil {
-		return err
-	}
-	defer users.Close()
-	return fn(users)
+	return withStore(ctx, c, stderr, func(store *jsstore.Store) error {
+		users, err := store.OpenUsers(ctx)
+		if err != nil {
+			return err
+		}
+		defer users.Close()
+		return fn(users)
+	})
 }
