@@ -96,7 +96,7 @@ func waitHTTPReady(t testing.TB, url string) {
 	t.Fatal("never ready")
 }
 
-func call(t *testing.T, method, url, body string) (int, []byte) {
+func call(t testing.TB, method, url, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -238,7 +238,7 @@ func TestRun_RebuildThenRestartFromItsCheckpoint(t *testing.T) {
 	}
 }
 
-func ledgerCmd(t *testing.T, args ...string) (string, error) {
+func ledgerCmd(t testing.TB, args ...string) (string, error) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	err := run(context.Background(), append([]string{"ledger"}, args...), func(string) string { return "" }, &out, &errOut)
