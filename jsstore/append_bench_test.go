@@ -25,8 +25,9 @@ import (
 //   - raw-atomic-batch: raw JetStream atomic batches of 64 messages.
 func BenchmarkAppend(b *testing.B) {
 	const writers = 64
+	interval := false // the server syncs every two minutes, not before each acknowledgement
 	open := func(b *testing.B, cfg jsstore.Config) (*jsstore.Store, jetstream.JetStream) {
-		emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: b.TempDir(), SyncAlways: true})
+		emb, err := jsstore.StartEmbedded(jsstore.EmbeddedConfig{Dir: b.TempDir(), SyncAlways: !interval})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -82,13 +83,25 @@ func BenchmarkAppend(b *testing.B) {
 		})
 	}
 	payload := make([]byte, 600)
-	b.Run("raw-per-message", func(b *testing.B) {
+	raw := func(b *testing.B) {
 		_, js := open(b, jsstore.Config{})
 		concurrently(b, func(i int) error {
 			_, err := js.Publish(context.Background(), fmt.Sprintf("ledger.532301.raw-%d", i), payload, jetstream.WithExpectLastSequencePerSubject(0))
 			return err
 		})
+	}
+	b.Run("raw-per-message", raw)
+	// --sync interval: the store writes one by one (as serve does then),
+	// against raw concurrent publishing with the same expectation.
+	interval = true
+	b.Run("interval/store", func(b *testing.B) {
+		st, _ := open(b, jsstore.Config{NoGroupCommit: true})
+		concurrently(b, func(i int) error {
+			_, err := st.Append(context.Background(), benchEvent(newIDb(b)), 0)
+			return err
+		})
 	})
+	b.Run("interval/raw-per-message", raw)
 }
 
 // BenchmarkAtomicBatch is raw JetStream atomic batches of 64 messages from
