@@ -26,6 +26,7 @@ lint:
 # The benchmarks of BENCHMARKS.md: restart with 100,000 events; verification of 1,000,000; an import of
 # 10,000 rows; durable appends from 64 writers; the county view at 20,000 commitments.
 bench:
+	$(GO) run ./cmd/ledger bench --appends 10000 --commitments 20000
 	$(GO) test -count=5 -run '^$$' -bench 'Append|AtomicBatch' -benchtime 10000x ./jsstore/
 	LEDGER_BENCH_COMMITMENTS=20000 $(GO) test -count=1 -run '^$$' -bench Counties -timeout 30m ./projections/
 	LEDGER_BENCH_ROWS=10000 $(GO) test -count=1 -run '^$$' -bench Import -benchtime 3x -timeout 30m ./cmd/ledger/

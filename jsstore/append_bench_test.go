@@ -3,16 +3,11 @@ package jsstore_test
 import (
 	"context"
 	"fmt"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"promiseledger/events"
+	"promiseledger/bench"
 	"promiseledger/jsstore"
 )
 
@@ -42,23 +37,12 @@ func BenchmarkAppend(b *testing.B) {
 		return st, js
 	}
 	concurrently := func(b *testing.B, one func(i int) error) {
-		var next atomic.Int64
-		var wg sync.WaitGroup
 		b.ResetTimer()
-		for range writers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := int(next.Add(1)); i <= b.N; i = int(next.Add(1)) {
-					if err := one(i); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			}()
+		rate, err := bench.Concurrently(b.N, writers, one)
+		if err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+		b.ReportMetric(rate, "appends/s")
 	}
 	for _, grouped := range []bool{true, false} {
 		name := "store"
@@ -67,12 +51,8 @@ func BenchmarkAppend(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			st, _ := open(b, jsstore.Config{NoGroupCommit: !grouped})
-			ids := make([]string, b.N+1)
-			for i := range ids {
-				ids[i] = newIDb(b)
-			}
 			concurrently(b, func(i int) error {
-				_, err := st.Append(context.Background(), benchEvent(ids[i]), 0)
+				_, err := st.Append(context.Background(), bench.Event(i), 0)
 				return err
 			})
 			batches, batched, fallbacks := st.GroupCommitStats()
@@ -97,7 +77,7 @@ func BenchmarkAppend(b *testing.B) {
 	b.Run("interval/store", func(b *testing.B) {
 		st, _ := open(b, jsstore.Config{NoGroupCommit: true})
 		concurrently(b, func(i int) error {
-			_, err := st.Append(context.Background(), benchEvent(newIDb(b)), 0)
+			_, err := st.Append(context.Background(), bench.Event(i), 0)
 			return err
 		})
 	})
@@ -118,41 +98,10 @@ func BenchmarkAtomicBatch(b *testing.B) {
 	if _, err := jsstore.Open(context.Background(), nc, jsstore.Config{}); err != nil {
 		b.Fatal(err)
 	}
-	payload := make([]byte, 600)
-	const size = 64
 	b.ResetTimer()
-	for n := 0; n < b.N; n += size {
-		id := fmt.Sprintf("b%d", n)
-		for i := 0; i < size; i++ {
-			m := nats.NewMsg(fmt.Sprintf("ledger.532301.raw-%d", n+i))
-			m.Data = payload
-			m.Header.Set("Nats-Expected-Last-Subject-Sequence", "0")
-			m.Header.Set("Nats-Batch-Id", id)
-			m.Header.Set("Nats-Batch-Sequence", fmt.Sprint(i+1))
-			if i < size-1 {
-				if err := nc.PublishMsg(m); err != nil {
-					b.Fatal(err)
-				}
-				continue
-			}
-			m.Header.Set("Nats-Batch-Commit", "1")
-			resp, err := nc.RequestMsg(m, 10*time.Second)
-			if err != nil || strings.Contains(string(resp.Data), "error") {
-				b.Fatalf("%v %s", err, resp.Data)
-			}
-		}
+	rate, err := bench.AtomicBatches(nc, b.N)
+	if err != nil {
+		b.Fatal(err)
 	}
-	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
-}
-
-func newIDb(b *testing.B) string {
-	b.Helper()
-	return fmt.Sprintf("01a21000-0000-7000-8000-%012d", nextBenchID.Add(1))
-}
-
-var nextBenchID atomic.Int64
-
-func benchEvent(commitment string) events.Event {
-	return events.Event{ID: commitment, Type: events.CommitmentMadeType, Schema: events.SchemaVersion, CommitmentID: commitment, County: "532301",
-		EffectiveOn: events.MustDate("2024-01-02"), Actor: events.Anonymous, Data: []byte(`{"department":"财政局","project":"项目","kind":"subsidy","description":"设备补助","quantity":{"value":"1000000.00","unit":"CNY"},"made_on":"2024-01-02","due":"2025-01-02","investor":{"name":"企业"}}`)}
+	b.ReportMetric(rate, "appends/s")
 }

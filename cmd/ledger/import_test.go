@@ -175,3 +175,16 @@ func TestRun_UserCommands(t *testing.T) {
 		t.Fatalf("zhangsan signs in: %d", res.StatusCode)
 	}
 }
+
+// ledger bench prints every figure beside its baseline (a tiny run).
+func TestRun_BenchCommand(t *testing.T) {
+	out, err := ledgerCmd(t, "bench", "--appends", "128", "--writers", "4", "--commitments", "20", "--dir", t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"| durable appends/s, 4 writers, group commit |", "raw atomic batches of 64", "--sync interval appends/s", "rebuild, every projection", "county view read, 20 commitments"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("the table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -22,6 +22,7 @@ Usage:
   ledger import FILE [--dry-run] [--skip-invalid]   import a county's ledger (台账, .xlsx or CSV)
   ledger template > 承诺台账模板.xlsx   the import template
   ledger gen --data DIR --commitments N [--province 129]   a synthetic ledger of any size
+  ledger bench [--appends N] [--commitments N]   the ledger measured beside raw JetStream
   ledger help             this text
 
 Run "ledger COMMAND -h" for its flags.
@@ -40,6 +41,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return rebuild(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, rest, stdout, stderr)
 	case "gen":
 		return genCmd(ctx, rest, getenv, stdout, stderr)
 	case "user":
