@@ -66,7 +66,8 @@ type Past struct {
 	lastTook time.Duration        // how long the last fold took
 
 	stats    pastStats
-	onDamage func(error) // told of damage a fold finds
+	onDamage func(error)                   // told of damage a fold finds
+	from     func(t time.Time) *Projection // a snapshot to start a fold from, or nil
 }
 
 // instant is a map key for a past view: the instant recorded by, and the
@@ -108,6 +109,10 @@ type PastConfig struct {
 	// OnDamage, when set, is told of damage a fold finds in the stream, so
 	// that the ledger stops serving rather than answer only this request.
 	OnDamage func(error)
+	// From, when set, gives a projection to start a fold of what was
+	// recorded by t from (the live view's snapshot: [Projection.From]), or
+	// nil to fold from event one.
+	From func(t time.Time) *Projection
 }
 
 // NewPast returns a Past over store; now is the clock (time.Now when nil).
@@ -124,28 +129,30 @@ func NewPast(store events.Store, now func() time.Time, cfg PastConfig) *Past {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = FoldTimeout
 	}
-	return &Past{store: store, now: now, keep: cfg.Keep, timeout: cfg.Timeout, slots: make(chan struct{}, cfg.Folds), onDamage: cfg.OnDamage,
+	return &Past{store: store, now: now, keep: cfg.Keep, timeout: cfg.Timeout, slots: make(chan struct{}, cfg.Folds), onDamage: cfg.OnDamage, from: cfg.From,
 		inflight: map[instant]*fold{}, pending: map[string]time.Time{}}
 }
 
 // pastStats are the counters behind [Past.Stats].
 type pastStats struct {
-	folds    atomic.Uint64
-	shared   atomic.Uint64
-	cached   atomic.Uint64
-	refused  atomic.Uint64
-	timedOut atomic.Uint64
-	waiting  atomic.Int64
+	folds        atomic.Uint64
+	shared       atomic.Uint64
+	cached       atomic.Uint64
+	refused      atomic.Uint64
+	timedOut     atomic.Uint64
+	waiting      atomic.Int64
+	fromSnapshot atomic.Uint64
 }
 
 // PastStats describe the past views for operators.
 type PastStats struct {
-	Folds    uint64 // folds started
-	Shared   uint64 // answers that waited for a fold another request started
-	Cached   uint64 // answers served from the kept ones
-	Refused  uint64 // requests refused: their principal had another fold pending
-	TimedOut uint64 // folds ended by their timeout
-	Waiting  int64  // requests waiting for a fold now
+	Folds        uint64 // folds started
+	Shared       uint64 // answers that waited for a fold another request started
+	Cached       uint64 // answers served from the kept ones
+	Refused      uint64 // requests refused: their principal had another fold pending
+	TimedOut     uint64 // folds ended by their timeout
+	Waiting      int64  // requests waiting for a fold now
+	FromSnapshot uint64 // folds that started from a snapshot of the live view, not from event one
 }
 
 // Stats returns the counters of the past views.
@@ -153,6 +160,7 @@ func (p *Past) Stats() PastStats {
 	return PastStats{
 		Folds: p.stats.folds.Load(), Shared: p.stats.shared.Load(), Cached: p.stats.cached.Load(),
 		Refused: p.stats.refused.Load(), TimedOut: p.stats.timedOut.Load(), Waiting: p.stats.waiting.Load(),
+		FromSnapshot: p.stats.fromSnapshot.Load(),
 	}
 }
 
@@ -250,6 +258,14 @@ func (p *Past) fold(ctx context.Context, t time.Time, on events.Date) (*Projecti
 		return nil, late()
 	}
 	v := New(nil)
+	if on.IsZero() && p.from != nil {
+		// What had been recorded by t: start from the live view's latest
+		// snapshot of no later events, and fold only what came after it.
+		if s := p.from(t); s != nil {
+			v = s
+			p.stats.fromSnapshot.Add(1)
+		}
+	}
 	v.partial = !on.IsZero() // histories with holes: no prev_hash links to check
 	known := func(ev events.Event) bool {
 		return !ev.RecordedAt.After(t) && (on.IsZero() || v.factBy(ev, on))

@@ -39,6 +39,11 @@ type Projection struct {
 	lastEvent   eventRef         // the last event folded
 	partial     bool             // folds only some events of a history (the facts of a date): links are not checked
 	tallies     *tallies         // the county figures of one day, kept as events apply; nil until asked for
+	recorded    time.Time        // the latest recorded_at of the events folded
+	snaps       []*snapshot      // see KeepSnapshots
+	snapEvery   uint64
+	snapKeep    int
+	snapAt      uint64 // the sequence of the last snapshot
 
 	ready    atomic.Bool
 	fault    atomic.Pointer[error] // damage found: the projection stops and is never ready again
@@ -281,11 +286,15 @@ func (p *Projection) Apply(ev events.Event) error {
 			return &events.DamageError{Sequence: ev.Sequence, Problem: fmt.Sprintf("event %s (%s) of commitment %s cannot be folded: %v", ev.ID, ev.Type, ev.CommitmentID, err)}
 		}
 		p.lastEvent = eventRef{Sequence: ev.Sequence, ID: ev.ID}
+		if ev.RecordedAt.After(p.recorded) {
+			p.recorded = ev.RecordedAt
+		}
 		p.stats.eventsApplied.Add(1)
 		if p.onChange != nil {
 			p.onChange(ev.CommitmentID)
 		}
 	}
+	p.snapshotLocked(ev.Sequence)
 	p.applied.Advance(ev.Sequence) // after the fold: whoever it wakes reads the new state
 	return nil
 }

@@ -31,7 +31,7 @@ func NewReads(store events.Store, live *Projection, j *events.Jurisdiction, now 
 	if now == nil {
 		now = time.Now
 	}
-	return &Reads{store: store, live: live, past: NewPast(store, now, PastConfig{OnDamage: onDamage}), juris: j, now: now, onDamage: onDamage}
+	return &Reads{store: store, live: live, past: NewPast(store, now, PastConfig{OnDamage: onDamage, From: live.From}), juris: j, now: now, onDamage: onDamage}
 }
 
 // damaged passes damage on to onDamage, and returns err.

@@ -57,8 +57,17 @@ func TestTallies_KeptAsEventsApplyEqualAFreshCount(t *testing.T) {
 // live view running for the test.
 func generated(t testing.TB, n int, seed uint64) (*jsstore.Store, *projections.Projection, *ledger.Ledger) {
 	t.Helper()
+	return generatedWith(t, n, seed, nil)
+}
+
+// generatedWith is generated, with the live view set up by set first.
+func generatedWith(t testing.TB, n int, seed uint64, set func(*projections.Projection)) (*jsstore.Store, *projections.Projection, *ledger.Ledger) {
+	t.Helper()
 	st, _ := natstest.Store(t)
 	live := projections.New(quiet())
+	if set != nil {
+		set(live)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); _ = live.Run(ctx, st, projections.RunConfig{}) }()

@@ -235,6 +235,7 @@ func open(ctx context.Context, c serveConfig, stdout io.Writer, log *slog.Logger
 	}
 	n.sealer = audit.NewSealer(store, key, c.seal.every, c.seal.interval, time.Now, log)
 	n.view = projections.New(log)
+	n.view.KeepSnapshots(snapshotEvery, 8) // past views start from the latest snapshot before their instant
 	n.ledger = ledger.New(store, n.view, n.juris, time.Now)
 	n.alertView = alerts.NewView()
 	n.engine = alerts.NewEngine(c.alerts, n.juris, n.view, n.alertStore, n.alertView, time.Now, log)
@@ -502,6 +503,10 @@ func (d *damage) Err() error {
 
 // firstAdmin creates an admin token when there are no tokens but the
 // demo's, and prints it: the only time it is ever shown.
+// snapshotEvery is how many events apart the live view keeps a snapshot
+// for past views to start from.
+const snapshotEvery = 10_000
+
 // firstAdminUser makes, on a ledger with no account but the demo's, an
 // admin account with a random password, and prints it: the only time it is
 // ever shown. The admin signs in, changes it, and adds the others.
