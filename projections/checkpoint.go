@@ -135,6 +135,12 @@ func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkp
 	p.mu.Lock()
 	p.commitments, p.ids, p.receipts = commitments, ids, cp.Receipts
 	p.tallies = nil // made again from the restored commitments when asked for
+	p.recorded = time.Time{}
+	for _, c := range commitments {
+		if c.UpdatedAt.After(p.recorded) {
+			p.recorded = c.UpdatedAt // the latest recorded_at of the events restored
+		}
+	}
 	p.lastEvent = cp.LastEvent
 	p.applied.Advance(cp.Sequence)
 	p.mu.Unlock()
