@@ -173,3 +173,25 @@ func TestCorrections_VoidedLeavesEveryFigure(t *testing.T) {
 		t.Fatal("a refused request appended an event")
 	}
 }
+
+// A hand-over moves the promise from one department's figures to the
+// other's, in the kept county figures too: the old department, left with
+// nothing, is no longer listed.
+func TestCorrections_HandoverMovesTheKeptFigures(t *testing.T) {
+	h := newHarness(t)
+	id := h.must(201, "POST", "/api/v1/commitments", commitment("532301", "land", "300", "mu", "2020-03-15", "2020-12-31")).str("id")
+	depts := func() []string {
+		var out []string
+		for _, d := range h.must(200, "GET", "/api/v1/counties/532301", nil).body["by_department"].([]any) {
+			out = append(out, d.(map[string]any)["department"].(string))
+		}
+		return out
+	}
+	if got := depts(); len(got) != 1 || got[0] != "楚雄市自然资源局" {
+		t.Fatalf("before: %v", got)
+	}
+	h.must(201, "POST", "/api/v1/commitments/"+id+"/handover", map[string]any{"department": "楚雄市自然资源和规划局", "reason": "机构改革", "approval": "楚编〔2024〕3号"})
+	if got := depts(); len(got) != 1 || got[0] != "楚雄市自然资源和规划局" {
+		t.Fatalf("after the hand-over: %v", got)
+	}
+}

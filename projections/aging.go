@@ -48,17 +48,35 @@ func newAger() *ager {
 	return a
 }
 
-func (a *ager) add(c *events.Commitment, today events.Date) {
+func (a *ager) add(c *events.Commitment, today events.Date) { a.apply(c, today, 1) }
+
+// apply adds an overdue commitment to its age class (sign 1), or takes it
+// out (-1).
+func (a *ager) apply(c *events.Commitment, today events.Date, sign int) {
 	days := c.DaysOverdue(today)
 	if days == 0 {
 		return
 	}
 	for i, b := range agingBuckets {
 		if days >= b.min && (b.max == 0 || days <= b.max) {
-			a.counts[i]++
+			a.counts[i] += sign
 			out := c.Outstanding()
-			a.owed[i][out.Unit] = a.owed[i][out.Unit].Add(out.Value)
+			if sign > 0 {
+				a.owed[i][out.Unit] = a.owed[i][out.Unit].Add(out.Value)
+			} else {
+				a.owed[i][out.Unit] = a.owed[i][out.Unit].Sub(out.Value)
+			}
 			return
+		}
+	}
+}
+
+// merge adds another aging of the same day to a.
+func (a *ager) merge(o *ager) {
+	for i := range a.counts {
+		a.counts[i] += o.counts[i]
+		for u, v := range o.owed[i] {
+			a.owed[i][u] = a.owed[i][u].Add(v)
 		}
 	}
 }
@@ -78,19 +96,17 @@ func (a *ager) result() []AgingBucket {
 // Aging classes every overdue commitment by days past due on today.
 func (p *Projection) Aging(j *events.Jurisdiction, today events.Date) Aging {
 	total := newAger()
-	per := make(map[string]*ager, len(j.Counties))
-	for _, c := range j.Counties {
-		per[c.Code] = newAger()
-	}
-	p.Each(func(c *events.Commitment) {
-		if a, ok := per[c.County]; ok {
-			a.add(c, today)
-			total.add(c, today)
+	out := Aging{Counties: make([]CountyAging, 0, len(j.Counties))}
+	p.tallied(j, today, func(of func(code string) *countyTallies) {
+		for _, c := range j.Counties {
+			a := newAger()
+			if ct := of(c.Code); ct != nil {
+				a = ct.aging
+			}
+			total.merge(a)
+			out.Counties = append(out.Counties, CountyAging{Code: c.Code, Name: c.Name, Buckets: a.result()})
 		}
 	})
-	out := Aging{Total: total.result(), Counties: make([]CountyAging, 0, len(j.Counties))}
-	for _, c := range j.Counties {
-		out.Counties = append(out.Counties, CountyAging{Code: c.Code, Name: c.Name, Buckets: per[c.Code].result()})
-	}
+	out.Total = total.result()
 	return out
 }

@@ -33,6 +33,7 @@ func TestTallies_KeptAsEventsApplyEqualAFreshCount(t *testing.T) {
 		evs++
 		if evs%7 == 0 || evs < 40 {
 			same(t, evs, p.Counties(j, today), fresh(p, j, today))
+			sameDetail(t, evs, p, j, today)
 		}
 		if e.Sequence >= live.Applied() {
 			return errStop
@@ -45,6 +46,7 @@ func TestTallies_KeptAsEventsApplyEqualAFreshCount(t *testing.T) {
 	same(t, evs, p.Counties(j, today), fresh(p, j, today))
 	tomorrow := today.AddDays(1)
 	same(t, evs, p.Counties(j, tomorrow), fresh(p, j, tomorrow))
+	sameDetail(t, evs, p, j, tomorrow)
 	// An earlier day is counted afresh and leaves the kept tallies alone.
 	same(t, evs, p.Counties(j, today.AddDays(-400)), fresh(p, j, today.AddDays(-400)))
 	same(t, evs, p.Counties(j, tomorrow), fresh(p, j, tomorrow))
@@ -88,13 +90,35 @@ func (stop) Error() string { return "stop" }
 
 var errStop error = stop{}
 
-// fresh counts every commitment again, as the views did before they were kept.
+// fresh counts every commitment again, as the views did before they were
+// kept: each county's summary, with its detail (by kind, by department,
+// aging) in the second value.
 func fresh(p *projections.Projection, j *events.Jurisdiction, today events.Date) []projections.CountySummary {
 	var out []projections.CountySummary
 	for _, c := range j.Counties {
-		out = append(out, projections.CountySummary{Code: c.Code, Name: c.Name, Tally: p.County(j, c, today).Tally})
+		out = append(out, projections.CountySummary{Code: c.Code, Name: c.Name, Tally: projections.CountyFresh(p, j, c, today).Tally})
 	}
 	return out
+}
+
+// sameDetail checks every county's kept detail and the kept aging against
+// a fresh count.
+func sameDetail(t *testing.T, evs int, p *projections.Projection, j *events.Jurisdiction, today events.Date) {
+	t.Helper()
+	aging := p.Aging(j, today)
+	for i, c := range j.Counties {
+		a, _ := json.Marshal(p.County(j, c, today))
+		want := projections.CountyFresh(p, j, c, today)
+		b, _ := json.Marshal(want)
+		if string(a) != string(b) {
+			t.Fatalf("after %d events %s's kept detail differs from a fresh count:\n got %s\nwant %s", evs, c.Name, a, b)
+		}
+		x, _ := json.Marshal(aging.Counties[i].Buckets)
+		y, _ := json.Marshal(want.Aging)
+		if string(x) != string(y) {
+			t.Fatalf("after %d events %s's kept aging differs:\n got %s\nwant %s", evs, c.Name, x, y)
+		}
+	}
 }
 
 func same(t *testing.T, evs int, got, want []projections.CountySummary) {

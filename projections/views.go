@@ -329,9 +329,13 @@ func perUnit(m map[events.Unit]events.Decimal) []events.Quantity {
 // kept as events apply (see tallies).
 func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []CountySummary {
 	out := make([]CountySummary, 0, len(j.Counties))
-	p.tallied(j, today, func(of func(code string) *tallier) {
+	p.tallied(j, today, func(of func(code string) *countyTallies) {
 		for _, c := range j.Counties {
-			out = append(out, CountySummary{Code: c.Code, Name: c.Name, Tally: of(c.Code).result()})
+			t := newTallier(j)
+			if ct := of(c.Code); ct != nil {
+				t = ct.all
+			}
+			out = append(out, CountySummary{Code: c.Code, Name: c.Name, Tally: t.result()})
 		}
 	})
 	return out
@@ -341,38 +345,43 @@ func (p *Projection) Counties(j *events.Jurisdiction, today events.Date) []Count
 // the prefecture's line under the county table.
 func (p *Projection) Total(j *events.Jurisdiction, today events.Date) Tally {
 	t := newTallier(j)
-	p.tallied(j, today, func(of func(code string) *tallier) {
+	p.tallied(j, today, func(of func(code string) *countyTallies) {
 		for _, c := range j.Counties {
-			t.merge(of(c.Code))
+			if ct := of(c.Code); ct != nil {
+				t.merge(ct.all)
+			}
 		}
 	})
 	return t.result()
 }
 
-// tallies are the county tallies of one day, kept as events apply: a fold
-// takes the commitment out of its county's tally as it was and puts it back
-// as it is. They are made afresh (one pass over every commitment) when a
-// later day is asked for, or other thresholds; an earlier day is tallied
-// afresh without keeping it.
+// tallies are the county tallies of one day — each county's figures, by
+// kind, by department, and its aging — kept as events apply: a fold takes
+// the commitment out of its county's tallies as it was and puts it back as
+// it is. They are made afresh (one pass over every commitment) when a later
+// day is asked for, or other thresholds; an earlier day is tallied afresh
+// without keeping it.
 type tallies struct {
 	day      events.Date
 	dueSoon  int
 	ack      int
-	byCounty map[string]*tallier
+	byCounty map[string]*countyTallies
 	j        *events.Jurisdiction
 }
 
-// tallied calls fn with the tally of each county on today, under the
-// projection's read lock.
-func (p *Projection) tallied(j *events.Jurisdiction, today events.Date, fn func(of func(code string) *tallier)) {
-	empty := newTallier(j)
-	of := func(ts *tallies) func(string) *tallier {
-		return func(code string) *tallier {
-			if t, ok := ts.byCounty[code]; ok {
-				return t
-			}
-			return empty
-		}
+// countyTallies are one county's kept figures.
+type countyTallies struct {
+	all   *tallier
+	kinds map[events.Kind]*tallier
+	depts map[string]*tallier
+	aging *ager
+}
+
+// tallied calls fn with each county's tallies on today, under the
+// projection's read lock (nil for a county without commitments).
+func (p *Projection) tallied(j *events.Jurisdiction, today events.Date, fn func(of func(code string) *countyTallies)) {
+	of := func(ts *tallies) func(string) *countyTallies {
+		return func(code string) *countyTallies { return ts.byCounty[code] }
 	}
 	p.mu.RLock()
 	if ts := p.tallies; ts != nil && ts.day == today && ts.dueSoon == j.DueSoonDays && ts.ack == j.AckDays {
@@ -385,7 +394,7 @@ func (p *Projection) tallied(j *events.Jurisdiction, today events.Date, fn func(
 	defer p.mu.Unlock()
 	ts := p.tallies
 	if ts == nil || ts.day != today || ts.dueSoon != j.DueSoonDays || ts.ack != j.AckDays {
-		ts = &tallies{day: today, dueSoon: j.DueSoonDays, ack: j.AckDays, byCounty: map[string]*tallier{}, j: j}
+		ts = &tallies{day: today, dueSoon: j.DueSoonDays, ack: j.AckDays, byCounty: map[string]*countyTallies{}, j: j}
 		for _, id := range p.ids {
 			ts.add(p.commitments[id], 1)
 		}
@@ -397,54 +406,58 @@ func (p *Projection) tallied(j *events.Jurisdiction, today events.Date, fn func(
 }
 
 // add puts a commitment into (sign 1) or takes it out of (-1) its county's
-// tally.
+// tallies.
 func (ts *tallies) add(c *events.Commitment, sign int) {
-	t, ok := ts.byCounty[c.County]
+	ct, ok := ts.byCounty[c.County]
 	if !ok {
-		t = newTallier(ts.j)
-		ts.byCounty[c.County] = t
+		ct = &countyTallies{all: newTallier(ts.j), kinds: map[events.Kind]*tallier{}, depts: map[string]*tallier{}, aging: newAger()}
+		ts.byCounty[c.County] = ct
 	}
-	t.apply(c, ts.day, sign)
+	ct.all.apply(c, ts.day, sign)
+	ct.aging.apply(c, ts.day, sign)
+	if ct.kinds[c.Kind] == nil {
+		ct.kinds[c.Kind] = newTallier(ts.j)
+	}
+	ct.kinds[c.Kind].apply(c, ts.day, sign)
+	if ct.depts[c.Department] == nil {
+		ct.depts[c.Department] = newTallier(ts.j)
+	}
+	ct.depts[c.Department].apply(c, ts.day, sign)
 }
+
+// empty reports whether a tally counts nothing: a department whose
+// promises all passed to another.
+func (t *tallier) empty() bool { return t.Commitments == 0 && t.Void == 0 }
 
 // County summarises one county with breakdowns by kind (in the order of
 // events.Kinds) and by department (in name order).
 func (p *Projection) County(j *events.Jurisdiction, county events.County, today events.Date) CountyDetail {
-	all, kinds, depts, aging := newTallier(j), map[events.Kind]*tallier{}, map[string]*tallier{}, newAger()
-	p.Each(func(c *events.Commitment) {
-		if c.County != county.Code {
+	d := CountyDetail{ByKind: []KindTally{}, ByDepartment: []DepartmentTally{}}
+	p.tallied(j, today, func(of func(code string) *countyTallies) {
+		ct := of(county.Code)
+		if ct == nil {
+			d.CountySummary = CountySummary{Code: county.Code, Name: county.Name, Tally: newTallier(j).result()}
+			d.Aging = newAger().result()
 			return
 		}
-		all.add(c, today)
-		aging.add(c, today)
-		if kinds[c.Kind] == nil {
-			kinds[c.Kind] = newTallier(j)
+		d.CountySummary = CountySummary{Code: county.Code, Name: county.Name, Tally: ct.all.result()}
+		d.Aging = ct.aging.result()
+		for _, k := range events.Kinds {
+			if t, ok := ct.kinds[k]; ok && !t.empty() {
+				d.ByKind = append(d.ByKind, KindTally{Kind: k, Tally: t.result()})
+			}
 		}
-		kinds[c.Kind].add(c, today)
-		if depts[c.Department] == nil {
-			depts[c.Department] = newTallier(j)
+		names := make([]string, 0, len(ct.depts))
+		for n, t := range ct.depts {
+			if !t.empty() {
+				names = append(names, n)
+			}
 		}
-		depts[c.Department].add(c, today)
+		sort.Strings(names)
+		for _, n := range names {
+			d.ByDepartment = append(d.ByDepartment, DepartmentTally{Department: n, Tally: ct.depts[n].result()})
+		}
 	})
-	d := CountyDetail{
-		CountySummary: CountySummary{Code: county.Code, Name: county.Name, Tally: all.result()},
-		ByKind:        []KindTally{},
-		ByDepartment:  []DepartmentTally{},
-		Aging:         aging.result(),
-	}
-	for _, k := range events.Kinds {
-		if t, ok := kinds[k]; ok {
-			d.ByKind = append(d.ByKind, KindTally{Kind: k, Tally: t.result()})
-		}
-	}
-	names := make([]string, 0, len(depts))
-	for n := range depts {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		d.ByDepartment = append(d.ByDepartment, DepartmentTally{Department: n, Tally: depts[n].result()})
-	}
 	return d
 }
 
