@@ -14,7 +14,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"time"
 
 	"promiseledger/access"
 	"promiseledger/alerts"
@@ -527,24 +526,21 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 			}
 		}
 		if v.p.May(access.Approve) && o.State == events.OrderClosureRequested {
-			row.Forms = append(row.Forms, mk(base+"closure", t["order.close"], []web.Field{{Name: "outcome", Label: t["order.close"], Type: "select",
-				Options: []web.Choice{{Value: "closed", Label: t["order.close"]}, {Value: "returned", Label: t["order.return"]}}}, field("note", "note", "text")}))
+			row.Forms = append(row.Forms, mk(base+"closure", t["order.close"], []web.Field{outcome(t, "order.outcome", events.OrderOutcomes), field("note", "note", "text")}))
 		}
 		d.Orders = append(d.Orders, row)
 	}
 	for _, q := range view.ExtensionRequests {
 		row := web.RequestRow{RequestView: q}
 		if v.p.May(access.Approve) && q.State == events.RequestPending {
-			row.Forms = append(row.Forms, mk("extension-requests/"+q.ID+"/decision", t["request.approve"], []web.Field{{Name: "outcome", Label: t["status"], Type: "select",
-				Options: []web.Choice{{Value: "approved", Label: t["request.approve"]}, {Value: "rejected", Label: t["request.reject"]}}}, field("approval", "approval", "text")}))
+			row.Forms = append(row.Forms, mk("extension-requests/"+q.ID+"/decision", t["request.approve"], []web.Field{outcome(t, "request.outcome", events.RequestOutcomes), field("approval", "approval", "text")}))
 		}
 		d.Requests = append(d.Requests, row)
 	}
 	for _, x := range view.Disputes {
 		row := web.DisputeRow{DisputeView: x}
 		if v.p.May(access.Approve) && x.State == events.DisputeOpen {
-			row.Forms = append(row.Forms, mk("disputes/"+x.ID+"/resolution", t["dispute.resolve"], []web.Field{{Name: "outcome", Label: t["status"], Type: "select",
-				Options: []web.Choice{{Value: "upheld", Label: t["dispute.upheld"]}, {Value: "rejected", Label: t["dispute.rejected"]}}}, field("note", "note", "textarea")}))
+			row.Forms = append(row.Forms, mk("disputes/"+x.ID+"/resolution", t["dispute.resolve"], []web.Field{outcome(t, "dispute", events.Resolutions), field("note", "note", "textarea")}))
 		}
 		d.Disputes = append(d.Disputes, row)
 	}
@@ -553,6 +549,16 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 		status = apiErr.status
 	}
 	s.renderStatus(w, r, status, "commitment", view.Project, d)
+}
+
+// outcome is the select of a decision's outcome, its choices the domain's
+// list of them, each named by the word prefix.value.
+func outcome[T ~string](t map[string]string, prefix string, values []T) web.Field {
+	f := web.Field{Name: "outcome", Label: t["outcome"], Type: "select"}
+	for _, v := range values {
+		f.Options = append(f.Options, web.Choice{Value: string(v), Label: t[prefix+"."+string(v)]})
+	}
+	return f
 }
 
 // eventRow is an event as the timeline shows it.
@@ -729,7 +735,7 @@ func (s *Server) handleBulletinWorkbook() http.Handler {
 		if !ok {
 			return
 		}
-		d := bulletinOf(view, j, today, t)
+		d := bulletinOf(view, j, today)
 		col := func(key string, k sheet.Kind) sheet.Column { return sheet.Column{Header: t[key], Kind: k} }
 		rank := sheet.Table{Sheet: t["bulletin.rank.overdue"], Columns: []sheet.Column{col("rank", sheet.Int), col("county", sheet.Text), col("overdue.wan", sheet.Number), col("overdue", sheet.Int)}}
 		for _, x := range d.ByOverdue {
@@ -747,7 +753,7 @@ func (s *Server) handleBulletinWorkbook() http.Handler {
 		}
 		orders := sheet.Table{Sheet: t["bulletin.orders"], Columns: []sheet.Column{col("county", sheet.Text), col("project", sheet.Text), col("department", sheet.Text), col("status", sheet.Text), col("deadline", sheet.Date)}}
 		for _, o := range d.Orders {
-			orders.Rows = append(orders.Rows, []string{o.County, o.Project, o.Department, t["order.state."+o.State], o.Deadline})
+			orders.Rows = append(orders.Rows, []string{o.County, o.Project, o.Department, t["order.state."+string(o.State)], o.Deadline.String()})
 		}
 		list := sheet.Table{Sheet: t["overdue"], Columns: []sheet.Column{col("county", sheet.Text), col("project", sheet.Text), col("department", sheet.Text),
 			col("investor", sheet.Text), col("days_overdue", sheet.Int), col("outstanding", sheet.Text), col("due", sheet.Date)}}
@@ -775,7 +781,7 @@ func (s *Server) handleBulletinPage() http.Handler {
 		if !ok {
 			return
 		}
-		d := bulletinOf(view, j, today, t)
+		d := bulletinOf(view, j, today)
 		x := url.Values{}
 		for _, k := range []string{"as_of", "on"} {
 			if v := r.URL.Query().Get(k); v != "" {
@@ -788,79 +794,26 @@ func (s *Server) handleBulletinPage() http.Handler {
 }
 
 // bulletinOf gathers the bulletin's figures on date today.
-func bulletinOf(view *projections.Projection, j *events.Jurisdiction, today events.Date, t map[string]string) web.Bulletin {
-	d := web.Bulletin{Date: today.String()}
-	thisStart := events.MustDate(today.String()[:8] + "01")
-	month := func(delta int) events.Date {
-		t, _ := time.Parse(time.DateOnly, thisStart.String())
-		return events.DateOf(t.AddDate(0, delta, 0), time.UTC)
-	}
-	lastStart, nextStart := month(-1), month(1)
-	d.ThisMonth, d.LastMonth = thisStart.String()[:7], lastStart.String()[:7]
-	in := func(x, from, to events.Date) bool { return !x.Before(from) && x.Before(to) }
-	months := map[string]*web.Month{}
-	for _, c := range j.Counties {
-		months[c.Code] = &web.Month{Name: c.Name}
-	}
-	view.Each(func(c *events.Commitment) {
-		mo, ok := months[c.County]
-		if !ok || c.Status() == events.Void {
-			return
-		}
-		// Became overdue in a month: due the day before a day of it, and
-		// not fulfilled by its due date.
-		if !c.KeptOnTime() && !c.Status().Terminal() {
-			after := c.Due.AddDays(1)
-			if in(after, thisStart, nextStart) && !after.After(today) {
-				mo.BecameThis++
-			}
-			if in(after, lastStart, thisStart) {
-				mo.BecameLast++
-			}
-		}
-		for _, f := range c.Fulfillments {
-			if f.Reversed {
-				continue
-			}
-			if in(f.FulfilledOn, thisStart, nextStart) && !f.FulfilledOn.After(today) {
-				mo.FulfilledThis++
-			}
-			if in(f.FulfilledOn, lastStart, thisStart) {
-				mo.FulfilledLast++
-			}
-		}
-		for _, o := range c.SupervisionOrders {
-			if o.State != events.OrderClosed {
-				county, _ := j.County(c.County)
-				d.Orders = append(d.Orders, web.OpenOrder{County: county.Name, Project: c.Project, Department: c.Department, State: string(o.State), Deadline: o.Deadline.String(), Issued: o.IssuedOn.String()})
-			}
-		}
-	})
+func bulletinOf(view *projections.Projection, j *events.Jurisdiction, today events.Date) web.Bulletin {
+	d := web.Bulletin{Date: today.String(), Orders: view.OpenOrders(j), Overdue: view.Overdue(j, today)}
+	d.ThisMonth, d.LastMonth, d.Months = view.Months(j, today)
 	counties := view.Counties(j, today)
-	overdue := slicesClone(counties)
+	overdue := slices.Clone(counties)
 	sort.SliceStable(overdue, func(a, b int) bool {
 		return cnyOf(overdue[a].OverdueOutstanding).Cmp(cnyOf(overdue[b].OverdueOutstanding)) > 0
 	})
-	total := 0
 	for i, c := range overdue {
 		d.ByOverdue = append(d.ByOverdue, web.Ranked{Rank: i + 1, Code: c.Code, Name: c.Name, Figure: web.Wan(c.OverdueOutstanding), Commitments: c.Overdue})
-		total += c.Overdue
 	}
-	kept := slicesClone(counties)
+	kept := slices.Clone(counties)
 	sort.SliceStable(kept, func(a, b int) bool { return rateOf(kept[a].KeptOnTimeRate) > rateOf(kept[b].KeptOnTimeRate) })
 	for i, c := range kept {
 		d.ByKept = append(d.ByKept, web.Ranked{Rank: i + 1, Code: c.Code, Name: c.Name, Figure: web.Rate(c.KeptOnTimeRate)})
 	}
-	for _, c := range j.Counties {
-		d.Months = append(d.Months, *months[c.Code])
-	}
-	d.Overdue = view.Overdue(j, today)
 	tot := view.Total(j, today)
-	d.TotalOverdue, d.TotalWan = strconv.Itoa(total), web.Wan(tot.OverdueOutstanding)
+	d.TotalOverdue, d.TotalWan = strconv.Itoa(tot.Overdue), web.Wan(tot.OverdueOutstanding)
 	return d
 }
-
-func slicesClone[T any](s []T) []T { return append([]T(nil), s...) }
 
 // cnyOf is the amount in 元 among qs.
 func cnyOf(qs []events.Quantity) events.Decimal {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -28,11 +27,8 @@ const DefaultTokenBucket = "LEDGER_TOKENS"
 // memory, kept current by watching the bucket, so a token added or revoked
 // on one instance takes effect on all.
 type Tokens struct {
-	kv      jetstream.KeyValue
-	watcher jetstream.KeyWatcher
-
-	mu   sync.RWMutex
-	byID map[string]access.Token
+	kv                    jetstream.KeyValue
+	*mirror[access.Token] // by id
 }
 
 // OpenTokens opens the token bucket and loads every record.
@@ -44,44 +40,15 @@ func (s *Store) OpenTokens(ctx context.Context) (*Tokens, error) {
 	if err != nil {
 		return nil, fmt.Errorf("token bucket: %w", err)
 	}
-	w, err := kv.Watch(context.WithoutCancel(ctx), "token.*")
+	m, err := watch(ctx, kv, "token.*", func(t access.Token) string { return t.ID }, s.cfg.Logger.Error)
 	if err != nil {
 		return nil, fmt.Errorf("token bucket: %w", err)
 	}
-	t := &Tokens{kv: kv, watcher: w, byID: map[string]access.Token{}}
-	loaded := make(chan struct{})
-	go t.watch(loaded, s.cfg.Logger.Error)
-	select {
-	case <-loaded:
-	case <-ctx.Done():
-		_ = w.Stop()
-		return nil, ctx.Err()
-	}
-	return t, nil
-}
-
-func (t *Tokens) watch(loaded chan struct{}, logError func(string, ...any)) {
-	for e := range t.watcher.Updates() {
-		if e == nil {
-			close(loaded)
-			continue
-		}
-		if e.Operation() != jetstream.KeyValuePut {
-			continue
-		}
-		var tok access.Token
-		if err := json.Unmarshal(e.Value(), &tok); err != nil {
-			logError("unreadable token record", "key", e.Key(), "err", err)
-			continue
-		}
-		t.mu.Lock()
-		t.byID[tok.ID] = tok
-		t.mu.Unlock()
-	}
+	return &Tokens{kv: kv, mirror: m}, nil
 }
 
 // Close stops watching the bucket.
-func (t *Tokens) Close() { _ = t.watcher.Stop() }
+func (t *Tokens) Close() { t.stop() }
 
 func tokenKey(name string) string {
 	sum := sha256.Sum256([]byte(name))
@@ -89,21 +56,11 @@ func tokenKey(name string) string {
 }
 
 // Lookup returns the record with the id.
-func (t *Tokens) Lookup(id string) (access.Token, bool) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	tok, ok := t.byID[id]
-	return tok, ok
-}
+func (t *Tokens) Lookup(id string) (access.Token, bool) { return t.get(id) }
 
 // List returns every record, oldest first.
 func (t *Tokens) List() []access.Token {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	out := make([]access.Token, 0, len(t.byID))
-	for _, tok := range t.byID {
-		out = append(out, tok)
-	}
+	out := t.all()
 	sortTokens(out)
 	return out
 }
@@ -122,9 +79,7 @@ func (t *Tokens) Add(tok access.Token) error {
 		}
 		return fmt.Errorf("add token %q: %w", tok.Name, err)
 	}
-	t.mu.Lock()
-	t.byID[tok.ID] = tok
-	t.mu.Unlock()
+	t.put(tok)
 	return nil
 }
 
@@ -168,9 +123,7 @@ func (t *Tokens) Revoke(name string, at time.Time) error {
 		} else if err != nil {
 			return fmt.Errorf("revoke token %q: %w", name, err)
 		}
-		t.mu.Lock()
-		t.byID[tok.ID] = tok
-		t.mu.Unlock()
+		t.put(tok)
 		return nil
 	}
 	return fmt.Errorf("revoke token %q: the bucket kept changing: %w", name, events.ErrConflict)

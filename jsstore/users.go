@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -30,11 +29,8 @@ const (
 // Users keeps the accounts in a key-value bucket and a copy in memory, kept
 // current by watching the bucket, as [Tokens] does.
 type Users struct {
-	kv      jetstream.KeyValue
-	watcher jetstream.KeyWatcher
-
-	mu     sync.RWMutex
-	byName map[string]access.User
+	kv                   jetstream.KeyValue
+	*mirror[access.User] // by name
 }
 
 func userKey(name string) string {
@@ -51,55 +47,22 @@ func (s *Store) OpenUsers(ctx context.Context) (*Users, error) {
 	if err != nil {
 		return nil, fmt.Errorf("user bucket: %w", err)
 	}
-	w, err := kv.Watch(context.WithoutCancel(ctx), "user.*")
+	m, err := watch(ctx, kv, "user.*", func(u access.User) string { return u.Name }, s.cfg.Logger.Error)
 	if err != nil {
 		return nil, fmt.Errorf("user bucket: %w", err)
 	}
-	u := &Users{kv: kv, watcher: w, byName: map[string]access.User{}}
-	loaded := make(chan struct{})
-	go func() {
-		for e := range w.Updates() {
-			if e == nil {
-				close(loaded)
-				continue
-			}
-			var user access.User
-			if e.Operation() != jetstream.KeyValuePut || json.Unmarshal(e.Value(), &user) != nil {
-				continue
-			}
-			u.mu.Lock()
-			u.byName[user.Name] = user
-			u.mu.Unlock()
-		}
-	}()
-	select {
-	case <-loaded:
-	case <-ctx.Done():
-		_ = w.Stop()
-		return nil, ctx.Err()
-	}
-	return u, nil
+	return &Users{kv: kv, mirror: m}, nil
 }
 
 // Close stops watching the bucket.
-func (u *Users) Close() { _ = u.watcher.Stop() }
+func (u *Users) Close() { u.stop() }
 
 // Get returns the user with the name.
-func (u *Users) Get(name string) (access.User, bool) {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	user, ok := u.byName[name]
-	return user, ok
-}
+func (u *Users) Get(name string) (access.User, bool) { return u.get(name) }
 
 // List returns every user, by name.
 func (u *Users) List() []access.User {
-	u.mu.RLock()
-	defer u.mu.RUnlock()
-	out := make([]access.User, 0, len(u.byName))
-	for _, user := range u.byName {
-		out = append(out, user)
-	}
+	out := u.all()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
@@ -118,9 +81,7 @@ func (u *Users) Add(user access.User) error {
 		}
 		return fmt.Errorf("add user %q: %w", user.Name, err)
 	}
-	u.mu.Lock()
-	u.byName[user.Name] = user
-	u.mu.Unlock()
+	u.put(user)
 	return nil
 }
 
@@ -152,9 +113,7 @@ func (u *Users) Update(name string, change func(*access.User) error) error {
 		} else if err != nil {
 			return fmt.Errorf("user %q: %w", name, err)
 		}
-		u.mu.Lock()
-		u.byName[user.Name] = user
-		u.mu.Unlock()
+		u.put(user)
 		return nil
 	}
 	return fmt.Errorf("user %q: the bucket kept changing: %w", name, events.ErrConflict)

@@ -137,25 +137,12 @@ type Ranked struct {
 	Commitments int
 }
 
-// Month is the bulletin's month-on-month line for one county.
-type Month struct {
-	Name                               string
-	BecameThis, BecameLast             int
-	FulfilledThis, FulfilledLast       int
-	FulfilledThisWan, FulfilledLastWan string
-}
-
-// OpenOrder is one open supervision order in the bulletin.
-type OpenOrder struct {
-	County, Project, Department, State, Deadline, Issued string
-}
-
 // Bulletin is the printable notice.
 type Bulletin struct {
 	Date, ThisMonth, LastMonth string
 	ByOverdue, ByKept          []Ranked
-	Months                     []Month
-	Orders                     []OpenOrder
+	Months                     []projections.MonthTally
+	Orders                     []projections.OpenOrder
 	Overdue                    []projections.OverdueCounty
 	TotalOverdue, TotalWan     string
 	XLSX                       string
