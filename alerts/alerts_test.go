@@ -56,7 +56,7 @@ func ordered(deadline string) step {
 
 // disputed is dispute d1, opened on 2021-01-01.
 func disputed() step {
-	return step{events.DisputeOpenedType, "d1", "2021-01-01", events.DisputeOpened{Complainant: "企业", Summary: "未供地"}}
+	return step{events.DisputeOpenedType, "d1", "2021-01-01", events.DisputeOpened{Complainant: events.Complainant{Name: "企业"}, Summary: "未供地"}}
 }
 
 func resolved() step {
@@ -71,7 +71,7 @@ func commitment(t *testing.T, steps ...step) *events.Commitment {
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs[i] = events.Event{ID: s.id, Type: s.typ, Schema: 1, CommitmentID: "c1", County: "532301",
+		evs[i] = events.Event{ID: s.id, Type: s.typ, Schema: s.typ.Schema(), CommitmentID: "c1", County: "532301",
 			EffectiveOn: events.MustDate(s.on), Sequence: uint64(i + 1), Data: b}
 	}
 	c, err := events.Fold(evs)

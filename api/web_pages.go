@@ -494,7 +494,7 @@ func (s *Server) commitmentPage(w http.ResponseWriter, r *http.Request, failed s
 			d.Forms = append(d.Forms, mk("reversals", t["act.reversals"], []web.Field{{Name: "fulfillment_id", Label: t["act.reversals.which"], Type: "select", Options: kept},
 				field("reason", "reason", "textarea")}))
 		}
-		d.Forms = append(d.Forms, mk("disputes", t["act.disputes"], []web.Field{field("complainant", "complainant", "text"), field("summary", "summary", "textarea")}))
+		d.Forms = append(d.Forms, mk("disputes", t["act.disputes"], []web.Field{field("complainant", "complainant", "text"), field("complainant_credit_code", "complainant_credit_code", "text"), field("summary", "summary", "textarea")}))
 		var corr []web.Field
 		for _, name := range events.Correctable {
 			corr = append(corr, web.Field{Name: "fields." + name, Label: t["correct."+name], Type: "text"})

@@ -121,7 +121,7 @@ var payload = make([]byte, 600)
 // Event is commitment i's first event, as the store appends it.
 func Event(i int) events.Event {
 	id := fmt.Sprintf("01a21000-0000-7000-8000-%012d", i)
-	return events.Event{ID: id, Type: events.CommitmentMadeType, Schema: events.SchemaVersion, CommitmentID: id, County: "532301",
+	return events.Event{ID: id, Type: events.CommitmentMadeType, Schema: events.CommitmentMadeType.Schema(), CommitmentID: id, County: "532301",
 		EffectiveOn: events.MustDate("2024-01-02"), Actor: events.Anonymous, Data: []byte(`{"department":"财政局","project":"项目","kind":"subsidy","description":"设备补助","quantity":{"value":"1000000.00","unit":"CNY"},"made_on":"2024-01-02","due":"2025-01-02","investor":{"name":"企业"}}`)}
 }
 

@@ -314,17 +314,25 @@ func release(c *Commitment, reason, approval, verb string) (string, string, erro
 // OpenDispute records an enterprise complaint: POST …/disputes. Allowed in every state.
 type OpenDispute struct {
 	Complainant string `json:"complainant"`
-	Summary     string `json:"summary"`
+	// ComplainantCreditCode is the complaining enterprise's credit code, when known.
+	ComplainantCreditCode string `json:"complainant_credit_code"`
+	Summary               string `json:"summary"`
 }
 
 func (OpenDispute) Type() Type { return DisputeOpenedType }
 
-// Decide needs a complainant and a summary.
+// Decide needs a complainant and a summary; a credit code, when given, is valid.
 func (o OpenDispute) Decide(c *Commitment, today Date) (any, Date, error) {
 	var out DisputeOpened
 	var err error
-	if out.Complainant, err = text("complainant", o.Complainant, NameOrCode, true, maxShortText); err != nil {
+	if out.Complainant.Name, err = text("complainant", o.Complainant, NameOrCode, true, maxShortText); err != nil {
 		return nil, Date{}, err
+	}
+	if o.ComplainantCreditCode != "" {
+		out.Complainant.CreditCode = strings.ToUpper(o.ComplainantCreditCode)
+		if err := validateCreditCode("complainant_credit_code", out.Complainant.CreditCode); err != nil {
+			return nil, Date{}, err
+		}
 	}
 	if out.Summary, err = text("summary", o.Summary, FreeText, true, maxLongText); err != nil {
 		return nil, Date{}, err

@@ -63,6 +63,7 @@ type Fulfillment struct {
 type Dispute struct {
 	ID          string
 	Complainant string
+	CreditCode  string // the complainant's, when the complaint named one
 	Summary     string
 	OpenedOn    Date
 	State       Outcome
@@ -330,7 +331,7 @@ func (c *Commitment) Apply(e Event) error {
 				}
 			}
 		case *DisputeOpened:
-			c.Disputes = append(c.Disputes, Dispute{ID: e.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: e.EffectiveOn, State: DisputeOpen})
+			c.Disputes = append(c.Disputes, Dispute{ID: e.ID, Complainant: d.Complainant.Name, CreditCode: d.Complainant.CreditCode, Summary: d.Summary, OpenedOn: e.EffectiveOn, State: DisputeOpen})
 		case *DisputeResolved:
 			i := c.dispute(d.DisputeID)
 			if i < 0 {

@@ -32,8 +32,10 @@ func CreditCodeCheck(first17 string) (byte, bool) {
 
 // ValidateCreditCode checks a unified social credit code: 18 characters of
 // the GB 32100-2015 alphabet, the last being the check character of the rest.
-func ValidateCreditCode(code string) error {
-	const field = "investor.credit_code"
+func ValidateCreditCode(code string) error { return validateCreditCode("investor.credit_code", code) }
+
+// validateCreditCode checks a credit code given in field.
+func validateCreditCode(field, code string) error {
 	switch {
 	case code == "":
 		return invalid(field, "is required: the 18-character unified social credit code")

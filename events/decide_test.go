@@ -50,7 +50,7 @@ func cancellation() fact {
 }
 
 func complaint(id string) fact {
-	return fact{DisputeOpenedType, id, MustDate("2020-12-01"), DisputeOpened{Complainant: "企业", Summary: "未按期供地"}}
+	return fact{DisputeOpenedType, id, MustDate("2020-12-01"), DisputeOpened{Complainant: Complainant{Name: "企业"}, Summary: "未按期供地"}}
 }
 
 func resolution(of string, o Outcome) fact {
@@ -67,7 +67,7 @@ func history(t *testing.T, facts ...fact) *Commitment {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Apply(Event{ID: f.id, Type: f.typ, Schema: 1, CommitmentID: "c1", County: "532301", EffectiveOn: f.on, Sequence: uint64(i + 1), Data: b}); err != nil {
+		if err := c.Apply(Event{ID: f.id, Type: f.typ, Schema: f.typ.Schema(), CommitmentID: "c1", County: "532301", EffectiveOn: f.on, Sequence: uint64(i + 1), Data: b}); err != nil {
 			t.Fatalf("fact %d (%s): %v", i, f.typ, err)
 		}
 	}
@@ -241,7 +241,7 @@ func runDecide(t *testing.T, tests []decideCase) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ev := Event{ID: "new", Type: tt.cmd.Type(), Schema: 1, CommitmentID: tt.c.ID, EffectiveOn: on, Data: b}
+			ev := Event{ID: "new", Type: tt.cmd.Type(), Schema: tt.cmd.Type().Schema(), CommitmentID: tt.c.ID, EffectiveOn: on, Data: b}
 			decoded, err := ev.Decode()
 			if err != nil {
 				t.Fatal(err)

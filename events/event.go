@@ -45,10 +45,6 @@ var Types = []Type{
 // Valid reports whether t is one of [Types].
 func (t Type) Valid() bool { return slices.Contains(Types, t) }
 
-// SchemaVersion is the version of every event's data this code writes. A
-// reader accepts versions up to it.
-const SchemaVersion = 1
-
 // Actor is who recorded an event.
 type Actor struct {
 	Name   string `json:"name"`             // the office, or the program, whose token or account it was
@@ -156,9 +152,17 @@ type (
 	}
 
 	// DisputeOpened: an enterprise complained. The dispute's id is the event's id.
+	// Schema 2 (schema 1 held the complainant's name as a string).
 	DisputeOpened struct {
-		Complainant string `json:"complainant"`
-		Summary     string `json:"summary"`
+		Complainant Complainant `json:"complainant"`
+		Summary     string      `json:"summary"`
+	}
+
+	// Complainant is who complained: a name, and the enterprise's credit
+	// code when the complaint names one.
+	Complainant struct {
+		Name       string `json:"name"`
+		CreditCode string `json:"credit_code,omitempty"`
 	}
 
 	// DisputeResolved: a supervisor decided a dispute.
@@ -231,11 +235,12 @@ func (o Outcome) Resolves() bool { return slices.Contains(Resolutions, o) }
 // Decode returns the event's data as its typed value (a pointer to one of the
 // data structs above).
 func (e Event) Decode() (any, error) {
-	if e.Schema < 1 || e.Schema > SchemaVersion {
-		return nil, fmt.Errorf("event %s: schema %d not supported (at most %d)", e.ID, e.Schema, SchemaVersion)
-	}
 	if !e.Type.Valid() {
 		return nil, fmt.Errorf("event %s: unknown type %q", e.ID, e.Type)
+	}
+	data, err := upcast(e.Type, e.Schema, e.Data)
+	if err != nil {
+		return nil, fmt.Errorf("event %s: %w", e.ID, err)
 	}
 	var v any
 	switch e.Type {
@@ -278,7 +283,7 @@ func (e Event) Decode() (any, error) {
 	default:
 		return nil, fmt.Errorf("event %s: type %q has no data type in Decode", e.ID, e.Type)
 	}
-	if err := json.Unmarshal(e.Data, v); err != nil {
+	if err := json.Unmarshal(data, v); err != nil {
 		return nil, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)
 	}
 	return v, nil

@@ -335,7 +335,7 @@ func (r Row) made(j *events.Jurisdiction, today events.Date) (*events.Commitment
 		return nil, err
 	}
 	c := &events.Commitment{}
-	err = c.Apply(events.Event{Type: events.CommitmentMadeType, Schema: events.SchemaVersion, CommitmentID: "row", County: r.Make.County, EffectiveOn: data.MadeOn, Data: raw})
+	err = c.Apply(events.Event{Type: events.CommitmentMadeType, Schema: events.CommitmentMadeType.Schema(), CommitmentID: "row", County: r.Make.County, EffectiveOn: data.MadeOn, Data: raw})
 	return c, err
 }
 

@@ -27,7 +27,7 @@ func newEvent(t *testing.T, commitment string, typ events.Type, key string) even
 		t.Fatal(err)
 	}
 	return events.Event{
-		ID: id.String(), Type: typ, Schema: events.SchemaVersion, CommitmentID: commitment,
+		ID: id.String(), Type: typ, Schema: typ.Schema(), CommitmentID: commitment,
 		County: "532301", EffectiveOn: events.MustDate("2024-01-02"), RecordedAt: time.Now().UTC().Truncate(time.Microsecond),
 		Actor: events.Anonymous, IdempotencyKey: key, Data: json.RawMessage(`{"note":"x"}`),
 	}

@@ -191,7 +191,7 @@ func (l *Ledger) event(commitmentID, county string, typ events.Type, data any, e
 		actor = events.Anonymous
 	}
 	return events.Event{
-		ID: id.String(), Type: typ, Schema: events.SchemaVersion,
+		ID: id.String(), Type: typ, Schema: typ.Schema(),
 		CommitmentID: commitmentID, County: county, EffectiveOn: effective,
 		RecordedAt: l.now().UTC(), Actor: actor,
 		IdempotencyKey: m.IdempotencyKey, RequestDigest: m.Digest, Data: raw,

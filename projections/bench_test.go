@@ -47,7 +47,7 @@ func fillBenchLedger(dir string, n int) error {
 	recorded := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	event := func(c, county string, typ events.Type, data any) events.Event {
 		raw, _ := json.Marshal(data)
-		return events.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Schema: 1, CommitmentID: c, County: county,
+		return events.Event{ID: uuid.Must(uuid.NewV7()).String(), Type: typ, Schema: typ.Schema(), CommitmentID: c, County: county,
 			EffectiveOn: events.MustDate("2025-03-01"), RecordedAt: recorded, Actor: events.Anonymous, Data: raw}
 	}
 	commitments := (n + 4) / 5

@@ -42,12 +42,14 @@ type CommitmentView struct {
 
 // DisputeView is one dispute of a commitment.
 type DisputeView struct {
-	ID          string         `json:"id"`
-	Complainant string         `json:"complainant"`
-	Summary     string         `json:"summary"`
-	OpenedOn    events.Date    `json:"opened_on"`
-	State       events.Outcome `json:"state"`
-	Note        string         `json:"note,omitempty"`
+	ID          string `json:"id"`
+	Complainant string `json:"complainant"`
+	// ComplainantCreditCode is the complaining enterprise's credit code, when the complaint named one.
+	ComplainantCreditCode string         `json:"complainant_credit_code,omitempty"`
+	Summary               string         `json:"summary"`
+	OpenedOn              events.Date    `json:"opened_on"`
+	State                 events.Outcome `json:"state"`
+	Note                  string         `json:"note,omitempty"`
 }
 
 // OrderView is one supervision order (督办) of a commitment.
@@ -123,7 +125,7 @@ func ViewOf(c *events.Commitment, j *events.Jurisdiction, today events.Date) Com
 		v.Extensions = append(v.Extensions, ExtensionView{From: x.From, To: x.To, EffectiveOn: x.EffectiveOn, RecordedAt: x.RecordedAt, DaysOverdue: x.DaysOverdue})
 	}
 	for _, d := range c.Disputes {
-		v.Disputes = append(v.Disputes, DisputeView{ID: d.ID, Complainant: d.Complainant, Summary: d.Summary, OpenedOn: d.OpenedOn, State: d.State, Note: d.Note})
+		v.Disputes = append(v.Disputes, DisputeView{ID: d.ID, Complainant: d.Complainant, ComplainantCreditCode: d.CreditCode, Summary: d.Summary, OpenedOn: d.OpenedOn, State: d.State, Note: d.Note})
 	}
 	for _, o := range c.SupervisionOrders {
 		ov := OrderView{ID: o.ID, Deadline: o.Deadline, Note: o.Note, IssuedOn: o.IssuedOn, State: o.State, Trail: make([]OrderStepView, 0, len(o.Trail))}
