@@ -1,9 +1,12 @@
 package jsstore
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/events"
 )
@@ -29,4 +32,25 @@ func WriteTogether(s *Store, evs []events.Event, expectedLast []uint64) ([]event
 		res[i], errs[i] = a.res, a.err
 	}
 	return res, errs
+}
+
+// SetCheckpointPart makes checkpoints be saved in parts of n bytes until the
+// returned function is called.
+func SetCheckpointPart(n int) (restore func()) {
+	old := checkpointPart
+	checkpointPart = n
+	return func() { checkpointPart = old }
+}
+
+// Objects returns the names of the objects in the checkpoint bucket.
+func (c *Checkpoints) Objects(ctx context.Context) ([]string, error) {
+	infos, err := c.obj.List(ctx)
+	if errors.Is(err, jetstream.ErrNoObjectsFound) {
+		return nil, nil
+	}
+	var names []string
+	for _, in := range infos {
+		names = append(names, in.Name)
+	}
+	return names, err
 }
