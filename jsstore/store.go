@@ -219,6 +219,15 @@ func (s *Store) LastSequence(ctx context.Context) (uint64, error) {
 // that the stream says it holds: past it, the message is taken for lost.
 const LoadWait = 10 * time.Second
 
+// pullHeartbeat is how often a reader's consumer says it is alive while it
+// has nothing to deliver. On a cluster the first pull request to a new
+// consumer on another node is now and then lost, and nothing comes at all
+// until nats.go, after two missed heartbeats, makes a new consumer where
+// the old one stopped. At nats.go's default (5 s) that took all of
+// LoadWait and two thirds of StallAfter: well within both, it is only a
+// short delay.
+const pullHeartbeat = time.Second
+
 // Load reads one commitment's events with an ordered consumer filtered on
 // its subject. A message the stream counts but does not deliver within
 // LoadWait, or one that is not an event of this commitment, is damage
@@ -228,16 +237,24 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 		return nil, fmt.Errorf("load %q: %w", commitmentID, events.ErrNotFound)
 	}
 	cons, err := s.stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{s.cfg.Subject + ".*." + commitmentID},
+		FilterSubjects:    []string{s.cfg.Subject + ".*." + commitmentID},
+		InactiveThreshold: orderedInactive,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", commitmentID, err)
 	}
-	pending := cons.CachedInfo().NumPending
+	defer deleteConsumer(s.stream, cons)
+	// On a cluster the consumer may live on a replica that has not stored
+	// the latest events yet, and count fewer: the stream's leader says how
+	// many there are, and the read waits for them all.
+	pending, err := s.count(ctx, commitmentID)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", commitmentID, err)
+	}
 	if pending == 0 {
 		return nil, nil
 	}
-	it, err := cons.Messages(jetstream.PullMaxMessages(256))
+	it, err := cons.Messages(jetstream.PullMaxMessages(256), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", commitmentID, err)
 	}
@@ -268,10 +285,39 @@ func (s *Store) Load(ctx context.Context, commitmentID string) ([]events.Event, 
 			return nil, &events.DamageError{Stream: s.cfg.Stream, Sequence: seq, Problem: fmt.Sprintf("message on %s is not an event of commitment %s: %v", msg.Subject(), commitmentID, err)}
 		}
 		out = append(out, ev)
-		if meta.NumPending == 0 {
+		if uint64(len(out)) >= pending && meta.NumPending == 0 {
 			return out, nil
 		}
 	}
+}
+
+// count is how many events of a commitment the stream holds, as its
+// leader answers (a stream's info comes from its leader).
+func (s *Store) count(ctx context.Context, commitmentID string) (uint64, error) {
+	info, err := s.stream.Info(ctx, jetstream.WithSubjectFilter(s.cfg.Subject+".*."+commitmentID))
+	if err != nil {
+		return 0, err
+	}
+	var n uint64
+	for _, c := range info.State.Subjects {
+		n += c
+	}
+	return n, nil
+}
+
+// orderedInactive is how long the server keeps a reader's consumer after
+// its last request, should deleting it fail (nats.go's default is five
+// minutes: under a few hundred history reads a second, that is tens of
+// thousands of idle consumers, and the server's limit on them).
+const orderedInactive = 10 * time.Second
+
+// deleteConsumer removes an ordered consumer from the server once read:
+// stopping it only ends the client's side. A failure leaves it to
+// orderedInactive.
+func deleteConsumer(st jetstream.Stream, cons jetstream.Consumer) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = st.DeleteConsumer(ctx, cons.CachedInfo().Name)
 }
 
 // Follow delivers every event after sequence after, then new ones as they
@@ -301,7 +347,7 @@ func (s *Store) Follow(ctx context.Context, after uint64, fn func(events.Event) 
 // does a consumer that delivers nothing for stall while the stream holds
 // messages after the last one delivered.
 func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.Duration, fn func(msg jetstream.Msg, seq uint64) error) error {
-	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy, InactiveThreshold: orderedInactive}
 	if after > 0 {
 		cfg.DeliverPolicy, cfg.OptStartSeq = jetstream.DeliverByStartSequencePolicy, after+1
 	}
@@ -309,6 +355,7 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.D
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}
+	defer deleteConsumer(st, cons)
 	name := st.CachedInfo().Config.Name
 	// The handler runs under mu and checks stopped, so that once follow has
 	// returned, fn is never called again.
@@ -337,7 +384,7 @@ func follow(ctx context.Context, st jetstream.Stream, after uint64, stall time.D
 			stopped = true
 			failed <- err
 		}
-	}, jetstream.PullMaxMessages(1024))
+	}, jetstream.PullMaxMessages(1024), jetstream.PullHeartbeat(pullHeartbeat))
 	if err != nil {
 		return fmt.Errorf("follow: %w", err)
 	}

@@ -643,3 +643,43 @@ func TestFollow_ShortDelayAfterIdleIsNotDamage(t *testing.T) {
 		t.Fatal("never delivered")
 	}
 }
+
+// Reading leaves no consumer behind on the server: history reads by the
+// thousand once left as many idle consumers for five minutes each, until the
+// server refused new ones ("maximum consumers limit reached") and reads
+// failed with 500s (found by the soak test).
+func TestStore_ReadsLeaveNoConsumers(t *testing.T) {
+	ctx := context.Background()
+	st, nc := natstest.Store(t)
+	c := newID(t)
+	if _, err := st.Append(ctx, newEvent(t, c, events.CommitmentMadeType, ""), 0); err != nil {
+		t.Fatal(err)
+	}
+	for range 50 {
+		if evs, err := st.Load(ctx, c); err != nil || len(evs) != 1 {
+			t.Fatalf("load: %d events, %v", len(evs), err)
+		}
+		if _, err := st.Load(ctx, newID(t)); err != nil { // nothing to read
+			t.Fatal(err)
+		}
+	}
+	fctx, cancel := context.WithCancel(ctx)
+	if err := st.Follow(fctx, 0, func(events.Event) error { cancel(); return nil }); err != nil && fctx.Err() == nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.State.Consumers != 0 {
+		t.Fatalf("%d consumers left on the stream after the reads", info.State.Consumers)
+	}
+}
