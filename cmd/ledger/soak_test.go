@@ -170,12 +170,12 @@ type soak struct {
 }
 
 type soakSample struct {
-	at                  time.Duration
-	goroutines, files   int
-	heap, rss           uint64
-	commitments, events int
-	requests            int
-	p50, p99            map[string]time.Duration
+	at                time.Duration
+	goroutines, files int
+	heap, rss         uint64
+	commitments       int
+	requests          int
+	p50, p99          map[string]time.Duration
 }
 
 func (s soakSample) String() string {
