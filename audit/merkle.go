@@ -214,3 +214,42 @@ func VerifyConsistency(size1, size2 uint64, root1, root2 Hash, proof []Hash) err
 	}
 	return nil
 }
+
+// Frontier is the right edge of an append-only RFC 6962 tree: the roots of
+// its complete subtrees, largest first, at most one per size. It gives the
+// tree head of everything appended so far in O(log n) memory, which is all
+// verification needs: each seal covers every event before it.
+type Frontier struct {
+	size  uint64
+	roots []Hash // roots[i] covers 2^k leaves, k the i-th highest set bit of size
+}
+
+// AppendHash adds a leaf given its leaf hash.
+func (f *Frontier) AppendHash(h Hash) {
+	f.roots = append(f.roots, h)
+	// Merge equal subtrees: one per set bit of the new size.
+	for n := f.size; n&1 == 1; n >>= 1 {
+		last := len(f.roots) - 1
+		f.roots = append(f.roots[:last-1], nodeHash(f.roots[last-1], f.roots[last]))
+	}
+	f.size++
+}
+
+// Append adds a leaf, given its data.
+func (f *Frontier) Append(data []byte) { f.AppendHash(LeafHash(data)) }
+
+// Size is the number of leaves.
+func (f *Frontier) Size() uint64 { return f.size }
+
+// Root is the tree head over every leaf appended: RFC 6962's MTH, whose left
+// subtree is always the largest power of two below the size.
+func (f *Frontier) Root() Hash {
+	if f.size == 0 {
+		return sha256.Sum256(nil)
+	}
+	r := f.roots[len(f.roots)-1]
+	for i := len(f.roots) - 2; i >= 0; i-- {
+		r = nodeHash(f.roots[i], r)
+	}
+	return r
+}

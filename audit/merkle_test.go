@@ -1,6 +1,7 @@
 package audit
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"testing"
@@ -139,6 +140,30 @@ func TestTree_ProofsRoundTrip(t *testing.T) {
 			if err := VerifyConsistency(m, n, other, root, c); err == nil {
 				t.Fatalf("consistency %d→%d verified a wrong head", m, n)
 			}
+		}
+	}
+}
+
+// The frontier's head equals the full tree's at every size.
+func TestFrontier_RootEqualsTheTrees(t *testing.T) {
+	var tree Tree
+	var f Frontier
+	if f.Root() != sha256.Sum256(nil) {
+		t.Fatal("empty frontier")
+	}
+	for i := range 300 {
+		leaf := []byte{byte(i), byte(i >> 8)}
+		tree.Append(leaf)
+		f.Append(leaf)
+		want, err := tree.Root(tree.Size())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.Size() != tree.Size() || f.Root() != want {
+			t.Fatalf("size %d: frontier head %x, tree head %x", f.Size(), f.Root(), want)
+		}
+		if len(f.roots) > 9 {
+			t.Fatalf("size %d: %d roots kept", f.Size(), len(f.roots))
 		}
 	}
 }

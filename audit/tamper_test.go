@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -111,12 +112,32 @@ func tamperedCopy(t *testing.T, nc *nats.Conn, name string, recs []audit.Record)
 	return out
 }
 
+// verify checks recs as `ledger audit verify` does (audit.Verify: a screen
+// in bounded memory, then the full diagnosis when the screen finds
+// anything), and panics unless that says exactly what the full Verifier
+// alone says, having read the records once when they are sound and twice
+// when they are not.
 func verify(pub ed25519.PublicKey, recs []audit.Record) audit.Report {
 	v := audit.NewVerifier(pub)
 	for _, r := range recs {
 		v.Add(r)
 	}
-	return v.Finish()
+	full := v.Finish()
+	for _, workers := range []int{1, 4} {
+		rep, passes, err := audit.Verify(pub, false, workers, func(add func(audit.Record)) error {
+			for _, r := range recs {
+				add(r)
+			}
+			return nil
+		})
+		if err != nil || !reflect.DeepEqual(rep, full) {
+			panic(fmt.Sprintf("audit.Verify (%d workers) says %+v (%v), the full verifier %+v", workers, rep, err, full))
+		}
+		if want := map[bool]int{true: 1, false: 2}[full.OK()]; passes != want {
+			panic(fmt.Sprintf("audit.Verify read the records %d times, want %d (sound: %v)", passes, want, full.OK()))
+		}
+	}
+	return full
 }
 
 // edit changes an event's data; with rehash, its hash is recomputed as a

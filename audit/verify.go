@@ -100,10 +100,15 @@ type breakage struct {
 type Verifier struct {
 	partial bool
 	pub     ed25519.PublicKey
-	tree    Tree
+	tree    Frontier
 	chains  map[string]*chain
 	pending map[string]breakage // by the prev_hash they name
 	report  Report
+	// screen keeps of each history only its latest hash (in last): memory
+	// grows with the number of commitments, not of events, but a problem is
+	// only noticed, not diagnosed. See [Verify].
+	screen bool
+	last   map[string]string
 }
 
 // NewVerifier checks seals against pub (nil: seals' signatures are not checked).
@@ -121,6 +126,36 @@ func NewVerifier(pub ed25519.PublicKey) *Verifier {
 func (v *Verifier) Partial() *Verifier {
 	v.partial = true
 	return v
+}
+
+// Verify reads a ledger's records (read calls add for each, in stream order,
+// and may be called twice) and verifies them in two passes at most. The
+// first keeps of each commitment's history only its latest hash, and of the
+// tree only its frontier, so its memory grows with the number of
+// commitments, not of events. Only when it finds something wrong is the
+// ledger read again by a Verifier that keeps every event's place in its
+// history, to say exactly what is wrong and where. workers hash records in
+// parallel (1: in the caller's goroutine).
+func Verify(pub ed25519.PublicKey, partial bool, workers int, read func(add func(Record)) error) (rep Report, passes int, err error) {
+	pass := func(v *Verifier) (Report, error) {
+		if partial {
+			v.Partial()
+		}
+		add, wait := v.Add, func() {}
+		if workers > 1 {
+			add, wait = v.Concurrent(workers)
+		}
+		err := read(add)
+		wait()
+		return v.Finish(), err
+	}
+	screen := NewVerifier(pub)
+	screen.screen, screen.last = true, map[string]string{}
+	if rep, err = pass(screen); err != nil || rep.OK() {
+		return rep, 1, err
+	}
+	rep, err = pass(NewVerifier(pub))
+	return rep, 2, err
 }
 
 // VerifyGC is the garbage collector target (GOGC) for a verification run:
@@ -215,6 +250,20 @@ func (v *Verifier) addHashed(r Record, got string, f [5]string, err error) {
 }
 
 func (v *Verifier) chain(ev eventRef) {
+	if v.screen {
+		last, ok := v.last[ev.commitment]
+		if !ok {
+			v.report.Chains++
+			if v.partial {
+				last = ev.prev // the export may begin mid-history
+			}
+		}
+		if ev.prev != last {
+			v.report.Problems = append(v.report.Problems, ev.problem(Missing, "the event before it in its commitment's history is not the one read last (screened: read again for the diagnosis)"))
+		}
+		v.last[ev.commitment] = ev.hash
+		return
+	}
 	c := v.chains[ev.commitment]
 	if c == nil {
 		c = &chain{seen: map[string]eventRef{}}
@@ -277,7 +326,7 @@ func (v *Verifier) addSeal(r Record) {
 		problem(SealCount, fmt.Sprintf("it covers %d events, but %d precede it: events were removed or slipped in before it", s.Events, v.tree.Size()))
 	} else if head, err := s.Head(); err != nil {
 		problem(SealMismatch, err.Error())
-	} else if root, _ := v.tree.Root(s.Events); root != head {
+	} else if root := v.tree.Root(); root != head {
 		problem(SealMismatch, fmt.Sprintf("its tree head %s does not match the %d events before it (%x): one of them was altered, swapped or replaced", short(s.TreeHead), s.Events, root[:4]))
 	}
 	v.settle(countOK)

@@ -234,32 +234,29 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, s
 		}
 		pub = key.Public().(ed25519.PublicKey)
 	}
-	v := audit.NewVerifier(pub)
 	var fileProblems []audit.Problem
 	var fileNote string
-	if partial {
-		v.Partial()
-	}
 	defer debug.SetGCPercent(debug.SetGCPercent(audit.VerifyGC))
-	add, wait := v.Concurrent(runtime.NumCPU())
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	var read func(add func(audit.Record)) error
+	checkFiles := func() {}
 	if file != "" {
-		f, err := os.Open(file)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		sc := bufio.NewScanner(f)
-		sc.Buffer(make([]byte, 1<<20), 16<<20)
-		for line := 1; sc.Scan(); line++ {
-			var rec audit.Record
-			if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
-				return fmt.Errorf("%s line %d: %w", file, line, err)
+		read = func(add func(audit.Record)) error {
+			f, err := os.Open(file)
+			if err != nil {
+				return err
 			}
-			add(rec)
-		}
-		if err := sc.Err(); err != nil {
-			return err
+			defer f.Close()
+			sc := bufio.NewScanner(f)
+			sc.Buffer(make([]byte, 1<<20), 16<<20)
+			for line := 1; sc.Scan(); line++ {
+				var rec audit.Record
+				if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+					return fmt.Errorf("%s line %d: %w", file, line, err)
+				}
+				add(rec)
+			}
+			return sc.Err()
 		}
 	} else {
 		if err := c.validate(); err != nil {
@@ -281,34 +278,40 @@ func auditVerify(ctx context.Context, c connFlags, sf sealFlags, pubkey, file, s
 		if err != nil {
 			return err
 		}
-		progress, finish := progressReporter(stderr, target, log)
 		cited := map[string]uint64{} // digest → the sequence of the first event that cites it
-		if err := store.Records(ctx, func(r audit.Record) error {
-			add(r)
-			progress(r.Sequence, target)
-			if !r.IsSeal() {
-				var e struct {
-					Data struct {
-						Attachments []string `json:"attachments"`
-					} `json:"data"`
-				}
-				if json.Unmarshal(r.Data, &e) == nil {
-					for _, d := range e.Data.Attachments {
-						if _, seen := cited[d]; !seen {
-							cited[d] = r.Sequence
+		read = func(add func(audit.Record)) error {
+			progress, finish := progressReporter(stderr, target, log)
+			defer finish()
+			return store.Records(ctx, func(r audit.Record) error {
+				add(r)
+				progress(r.Sequence, target)
+				if !r.IsSeal() {
+					var e struct {
+						Data struct {
+							Attachments []string `json:"attachments"`
+						} `json:"data"`
+					}
+					if json.Unmarshal(r.Data, &e) == nil {
+						for _, d := range e.Data.Attachments {
+							if _, seen := cited[d]; !seen {
+								cited[d] = r.Sequence
+							}
 						}
 					}
 				}
-			}
-			return nil
-		}); err != nil {
-			return err
+				return nil
+			})
 		}
-		finish()
-		fileProblems, fileNote = checkCitedFiles(ctx, store, cited)
+		checkFiles = func() { fileProblems, fileNote = checkCitedFiles(ctx, store, cited) }
 	}
-	wait()
-	rep := v.Finish()
+	rep, passes, err := audit.Verify(pub, partial, runtime.NumCPU(), read)
+	if err != nil {
+		return err
+	}
+	if passes > 1 {
+		fmt.Fprintln(stderr, "the first reading found something wrong: read again to say exactly what and where")
+	}
+	checkFiles()
 	rep.Problems = append(rep.Problems, fileProblems...)
 	fmt.Fprintf(stdout, "%d events in %d commitment histories, %d seals (key %s), %d events after the last seal\n", rep.Events, rep.Chains, rep.Seals, rep.KeyID, rep.Unsealed)
 	for _, p := range rep.Problems {
