@@ -13,6 +13,7 @@ const usage = `Promise Ledger — a ledger of incentive promises that nobody can
 Usage:
   ledger serve [flags]    run the ledger: embedded JetStream, HTTP API
   ledger rebuild [flags]  rebuild the views from event one and save a checkpoint
+  ledger backup|restore [flags] BACKUP_DIR   every stream, by JetStream snapshots; restore verifies
   ledger token add|list|revoke   manage bearer tokens (for programs)
   ledger user add|list|disable|reset   manage the web pages' accounts (for people)
   ledger alerts [--county C] [--rule R] [--follow]   print supervision alerts from a running ledger
@@ -39,6 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return serve(ctx, rest, getenv, stdout, stderr)
 	case "rebuild":
 		return rebuild(ctx, rest, getenv, stdout, stderr)
+	case "backup":
+		return backupCmd(ctx, rest, getenv, stdout, stderr)
+	case "restore":
+		return restoreCmd(ctx, rest, getenv, stdout, stderr)
 	case "token":
 		return tokenCmd(ctx, rest, getenv, stdout, stderr)
 	case "bench":
