@@ -90,14 +90,17 @@ func (p *Projection) SaveCheckpoint(ctx context.Context, cps Checkpoints) error 
 // the ledger once folded are gone: that is damage (an error matching
 // events.ErrDamaged), and the ledger must not serve.
 func (p *Projection) restore(ctx context.Context, store events.Store, cps Checkpoints) (uint64, error) {
+	began := time.Now()
 	b, err := cps.Load(ctx, Name)
 	if err != nil {
 		return 0, err
 	}
+	read := time.Since(began)
 	var cp checkpoint
 	if err := json.Unmarshal(b, &cp); err != nil {
 		return 0, fmt.Errorf("checkpoint is corrupt: %w", err)
 	}
+	p.log.Info("checkpoint read", "projection", Name, "bytes", len(b), "read", read, "decoded", time.Since(began)-read)
 	if cp.Projection != Name || cp.Format != checkpointFormat {
 		return 0, fmt.Errorf("checkpoint is of projection %q format %d, not %q format %d", cp.Projection, cp.Format, Name, checkpointFormat)
 	}
