@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"promiseledger/internal/atomicfile"
 )
 
 // SealType is the type of a seal message; seals share the ledger's stream
@@ -169,7 +171,8 @@ func LoadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
 			return nil, false, err
 		}
-		if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		// Never half written: an empty key file would stop every later start.
+		if err := atomicfile.Create(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
 			return nil, false, err
 		}
 		return key, true, nil

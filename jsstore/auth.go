@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/nats-io/nats-server/v2/server"
+
+	"promiseledger/internal/atomicfile"
 )
 
 // The NATS users of an embedded server that accepts network clients.
@@ -88,7 +90,7 @@ func AuditorPassword(file string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(file), 0o750); err != nil {
 		return "", err
 	}
-	if err := os.WriteFile(file, []byte(pw+"\n"), 0o600); err != nil {
+	if err := atomicfile.Create(file, []byte(pw+"\n"), 0o600); err != nil {
 		return "", err
 	}
 	return pw, nil
