@@ -136,7 +136,7 @@ func (g *groupCommit) write(batch []*pending) {
 		}
 	case err != nil:
 		for _, p := range batch {
-			p.done <- appended{err: fmt.Errorf("append %s in a batch: %w", p.msg.Subject, err)}
+			p.done <- appended{err: fmt.Errorf("append %s in a batch: %w", p.msg.Subject, unavailable(err))}
 		}
 	default:
 		g.mu.Lock()

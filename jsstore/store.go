@@ -190,9 +190,23 @@ func (s *Store) publish(ctx context.Context, msg *nats.Msg, expectedLast uint64)
 		if isWrongLastSeq(err) {
 			return events.AppendResult{}, &events.ConflictError{Subject: msg.Subject, Expected: expectedLast, Err: err}
 		}
-		return events.AppendResult{}, fmt.Errorf("append %s: %w", msg.Subject, err)
+		return events.AppendResult{}, fmt.Errorf("append %s: %w", msg.Subject, unavailable(err))
 	}
 	return events.AppendResult{Sequence: ack.Sequence, Duplicate: ack.Duplicate}, nil
+}
+
+// unavailable marks the error of a write that no stream leader answered —
+// none is elected yet (a node stopped), or the connection is down — as
+// events.ErrNotReady: the API answers it 503 with Retry-After, as what it
+// is, a moment to wait, not an internal error. Nothing was stored on
+// "no responders"; after a timeout it may have been, and a retry with the
+// same idempotency key is answered with its first result.
+func unavailable(err error) error {
+	if errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, nats.ErrTimeout) || errors.Is(err, nats.ErrConnectionClosed) {
+		return fmt.Errorf("%w: %w", events.ErrNotReady, err)
+	}
+	return err
 }
 
 // isWrongLastSeq reports an optimistic-concurrency conflict: 10071, or 10164

@@ -1,5 +1,6 @@
-// Package natstest starts a real, in-process nats-server with JetStream on a
-// test's temporary folder, the way nats-server's own tests do. No mocks.
+// Package natstest starts real, in-process nats-servers with JetStream on a
+// test's temporary folders, the way nats-server's own tests do: one, or a
+// cluster of three ([StartCluster]). No mocks.
 package natstest
 
 import (
