@@ -47,7 +47,7 @@ func AuditorPermissions(ledger, mirror, alertStream string) *server.Permissions 
 		"$JS.API.STREAM.MSG.GET." + mirror,
 		"$JS.API.DIRECT.GET." + mirror, "$JS.API.DIRECT.GET." + mirror + ".>",
 		"$JS.API.CONSUMER.CREATE." + mirror, "$JS.API.CONSUMER.CREATE." + mirror + ".>",
-		"$JS.API.CONSUMER.INFO." + mirror + ".>",
+		"$JS.API.CONSUMER.INFO." + mirror + ".>", "$JS.API.CONSUMER.DELETE." + mirror + ".>", // its own readers, once done
 		"$JS.API.CONSUMER.NAMES." + mirror, "$JS.API.CONSUMER.LIST." + mirror,
 		"$JS.API.CONSUMER.MSG.NEXT." + mirror + ".>",
 		"$JS.ACK." + mirror + ".>", "$JS.FC." + mirror + ".>",
