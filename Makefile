@@ -1,7 +1,7 @@
 # Plain verbs; CI calls `make test`.
 GO ?= go
 
-.PHONY: run test lint race build bench install readme
+.PHONY: run test lint race build bench install readme crash-test soak fuzz
 
 run: ## serve the ledger with the demo data set, in a folder of its own (never a real ledger's)
 	$(GO) run ./cmd/ledger serve --data ./data-demo --demo
@@ -17,6 +17,21 @@ test: lint
 	$(GO) test -count=1 -race ./api/... ./audit/... ./internal/... ./ledger/... ./projections/... ./jsstore/...
 	# a smoke run of the benchmarks on a small ledger
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./projections/ ./audit/ ./cmd/ledger/ ./jsstore/
+	# a short run of every fuzz target
+	FUZZTIME=3s ./scripts/fuzz-smoke.sh
+
+# The ledger killed with SIGKILL 200 times under write load (make test: 20 times).
+crash-test:
+	LEDGER_CRASH_KILLS=200 $(GO) test -count=1 -v -run '^TestCrash_SIGKILLUnderWrites$$' -timeout 60m ./cmd/ledger/
+
+# Ten minutes of mixed load; goroutines, memory, open files and latency must stay flat.
+# The report (soak-report.md) is the one in BENCHMARKS.md.
+soak:
+	LEDGER_SOAK_DURATION=10m LEDGER_SOAK_REPORT=soak-report.md $(GO) test -count=1 -v -run '^TestSoak$$' -timeout 30m ./cmd/ledger/
+
+# Every fuzz target for a minute.
+fuzz:
+	FUZZTIME=60s ./scripts/fuzz-smoke.sh
 
 lint:
 	$(GO) vet ./...

@@ -90,7 +90,7 @@ func TestAPI_CommitmentLifecycle(t *testing.T) {
 	}
 	for i, e := range evs {
 		ev := e.(map[string]any)
-		if ev["type"] != string(want[i]) || ev["commitment_id"] != id || ev["county"] != "532301" || ev["schema"] != float64(1) ||
+		if ev["type"] != string(want[i]) || ev["commitment_id"] != id || ev["county"] != "532301" || ev["schema"] != float64(want[i].Schema()) ||
 			ev["sequence"] == nil || ev["recorded_at"] == nil || ev["actor"].(map[string]any)["name"] != "supervisor" || ev["actor"].(map[string]any)["role"] != "supervisor" || ev["data"] == nil {
 			t.Errorf("event %d: %v", i, ev)
 		}

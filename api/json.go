@@ -76,6 +76,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	}
 	var typeErr *json.UnmarshalTypeError
 	switch {
+	case err == nil && bytes.HasPrefix(bytes.TrimLeft(body, " \t\r\n"), []byte("null")):
+		// encoding/json reads null into a struct as nothing at all.
+		return badRequest("invalid_json", "", "request body must be a JSON object")
 	case err == nil:
 		return nil
 	case errors.As(err, &typeErr):

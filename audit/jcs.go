@@ -34,7 +34,7 @@ func Canonical(doc []byte) ([]byte, error) {
 func canonicalTopSum(doc []byte, skip, want, got []string, sum *[32]byte) error {
 	c := canonicalizers.Get().(*canonicalizer)
 	defer canonicalizers.Put(c)
-	c.in, c.pos, c.depth = doc, 0, 0
+	c.in, c.pos, c.depth, c.nest = doc, 0, 0, 0
 	out, err := c.document(skip, want, got)
 	if err != nil {
 		return err
@@ -46,12 +46,22 @@ func canonicalTopSum(doc []byte, skip, want, got []string, sum *[32]byte) error 
 // canonicalizers keep their buffers from one event to the next.
 var canonicalizers = sync.Pool{New: func() any { return &canonicalizer{} }}
 
-var errSyntax = errors.New("canonical: not valid JSON")
+var (
+	errSyntax    = errors.New("canonical: not valid JSON")
+	errDuplicate = errors.New("canonical: an object has two members of one name")
+	errDepth     = errors.New("canonical: nested too deeply")
+)
+
+// maxNesting is how deep arrays and objects may nest: as deep as
+// encoding/json reads, and no deeper, so that a document cannot exhaust the
+// stack.
+const maxNesting = 10000
 
 type canonicalizer struct {
 	in      []byte
 	pos     int
-	depth   int
+	depth   int        // objects open
+	nest    int        // objects and arrays open
 	out     []byte     // the canonical form of the last document (reused)
 	scratch [][]byte   // per object depth: members' canonical bytes
 	mems    [][]member // per object depth: the members
@@ -97,6 +107,8 @@ func (c *canonicalizer) value(out []byte) ([]byte, error) {
 		return nil, errSyntax
 	}
 	switch b := c.in[c.pos]; {
+	case (b == '{' || b == '[') && c.nest >= maxNesting:
+		return nil, errDepth
 	case b == '{':
 		return c.object(out, nil, nil, nil)
 	case b == '[':
@@ -138,6 +150,9 @@ func (c *canonicalizer) number(out []byte) ([]byte, error) {
 		c.pos++
 	}
 	text := string(c.in[start:c.pos])
+	if !isNumber(text) {
+		return nil, errSyntax
+	}
 	// Most numbers are small integers, written the same way in every form.
 	if len(text) <= 15 && text != "-0" && (text == "0" || (text[0] != '0' && !strings.ContainsAny(text, ".eE+") && !strings.HasPrefix(text, "-0"))) {
 		return append(out, text...), nil
@@ -149,8 +164,53 @@ func (c *canonicalizer) number(out []byte) ([]byte, error) {
 	return append(out, s...), nil
 }
 
+// isNumber reports whether text is a number as JSON writes it (RFC 8259
+// section 6): strconv.ParseFloat takes more ("01", "1.", "-.5", "1_0"), and
+// the fast path of number takes text it does not look at ("1-2", "-").
+func isNumber(text string) bool {
+	digits := func(i int) int { // the index after the digits from i
+		for i < len(text) && text[i] >= '0' && text[i] <= '9' {
+			i++
+		}
+		return i
+	}
+	i := 0
+	if i < len(text) && text[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(text) && text[i] == '0':
+		i++
+	case i < len(text) && text[i] >= '1' && text[i] <= '9':
+		i = digits(i)
+	default:
+		return false
+	}
+	if i < len(text) && text[i] == '.' {
+		if j := digits(i + 1); j > i+1 {
+			i = j
+		} else {
+			return false
+		}
+	}
+	if i < len(text) && (text[i] == 'e' || text[i] == 'E') {
+		i++
+		if i < len(text) && (text[i] == '+' || text[i] == '-') {
+			i++
+		}
+		if j := digits(i); j > i {
+			i = j
+		} else {
+			return false
+		}
+	}
+	return i == len(text)
+}
+
 func (c *canonicalizer) array(out []byte) ([]byte, error) {
 	c.pos++ // [
+	c.nest++
+	defer func() { c.nest-- }()
 	out = append(out, '[')
 	c.space()
 	if c.pos < len(c.in) && c.in[c.pos] == ']' {
@@ -208,7 +268,8 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 	c.pos++ // {
 	d := c.depth
 	c.depth++
-	defer func() { c.depth-- }()
+	c.nest++
+	defer func() { c.depth--; c.nest-- }()
 	for len(c.scratch) <= d {
 		c.scratch, c.mems = append(c.scratch, nil), append(c.mems, nil)
 	}
@@ -272,6 +333,13 @@ func (c *canonicalizer) object(out []byte, skip, want, got []string) ([]byte, er
 		break
 	}
 	slices.SortFunc(members, func(a, b member) int { return compareUTF16(a.key, b.key) })
+	for i := 1; i < len(members); i++ {
+		// I-JSON (RFC 7493), which RFC 8785 requires, has no two members
+		// of one name; nor could the sort give them one order.
+		if bytes.Equal(members[i-1].key, members[i].key) {
+			return nil, errDuplicate
+		}
+	}
 	out = append(out, '{')
 	for i, m := range members {
 		if i > 0 {
@@ -292,10 +360,10 @@ func (c *canonicalizer) str() (string, error) {
 		b := c.in[c.pos]
 		if b == '"' {
 			s := c.in[start:c.pos]
-			c.pos++
 			if !utf8.Valid(s) {
-				return strings.ToValidUTF8(string(s), "\ufffd"), nil
+				break // each byte that is not UTF-8 is a U+FFFD, as encoding/json reads it
 			}
+			c.pos++
 			return string(s), nil
 		}
 		if b == '\\' || b < 0x20 {
@@ -337,16 +405,19 @@ func (c *canonicalizer) str() (string, error) {
 				if !ok {
 					return "", errSyntax
 				}
-				if utf16.IsSurrogate(r) {
+				if hi := r; utf16.IsSurrogate(hi) {
+					r = utf8.RuneError
 					if c.pos+1 < len(c.in) && c.in[c.pos] == '\\' && c.in[c.pos+1] == 'u' {
 						c.pos += 2
-						r2, ok := c.hex4()
+						lo, ok := c.hex4()
 						if !ok {
 							return "", errSyntax
 						}
-						r = utf16.DecodeRune(r, r2)
-					} else {
-						r = utf8.RuneError
+						if pair := utf16.DecodeRune(hi, lo); pair != utf8.RuneError {
+							r = pair
+						} else {
+							c.pos -= 6 // half a pair: the escape after it is read on its own, as encoding/json does
+						}
 					}
 				}
 				sb.WriteRune(r)

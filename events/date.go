@@ -16,10 +16,11 @@ type Date struct {
 
 const dateLayout = "2006-01-02"
 
-// ParseDate parses YYYY-MM-DD strictly.
+// ParseDate parses YYYY-MM-DD strictly. 0001-01-01 is refused: it would be
+// the zero Date, which means no date.
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(dateLayout, s)
-	if err != nil || len(s) != len(dateLayout) {
+	if err != nil || len(s) != len(dateLayout) || t.IsZero() {
 		return Date{}, fmt.Errorf("must be a date YYYY-MM-DD")
 	}
 	return Date{t}, nil

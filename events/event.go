@@ -238,6 +238,10 @@ func (e Event) Decode() (any, error) {
 	if !e.Type.Valid() {
 		return nil, fmt.Errorf("event %s: unknown type %q", e.ID, e.Type)
 	}
+	if len(e.Data) == 0 || string(e.Data) == "null" {
+		// Absent and null alike: null would decode as data with every field empty.
+		return nil, fmt.Errorf("event %s (%s): no data", e.ID, e.Type)
+	}
 	data, err := upcast(e.Type, e.Schema, e.Data)
 	if err != nil {
 		return nil, fmt.Errorf("event %s: %w", e.ID, err)

@@ -242,12 +242,21 @@ func (q *Quantity) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	if j == (quantityJSON{Value: "0"}) { // the zero Quantity, as MarshalJSON writes it
+		*q = Quantity{}
+		return nil
+	}
 	if !j.Unit.Valid() {
 		return fmt.Errorf("quantity: unknown unit %q", j.Unit)
 	}
 	var v Decimal
 	if err := v.UnmarshalJSON([]byte(strconv.Quote(j.Value))); err != nil {
 		return fmt.Errorf("quantity: %w", err)
+	}
+	// MarshalJSON writes the unit's decimals only: more would be cut off
+	// when the quantity is written again.
+	if _, frac, _ := strings.Cut(v.String(), "."); len(frac) > j.Unit.Decimals() {
+		return fmt.Errorf("quantity: %q has more decimals than %s has (%d)", j.Value, j.Unit, j.Unit.Decimals())
 	}
 	*q = Quantity{Value: v, Unit: j.Unit}
 	return nil

@@ -30,11 +30,22 @@ type Table struct {
 // MaxFileBytes is the largest spreadsheet read.
 const MaxFileBytes = 50 << 20
 
+// maxUnzippedBytes bounds what a workbook's parts may say they unzip to.
+// excelize makes room for each part as its zip header declares, so an 8 KB
+// file whose header says 3 GB would take 3 GB; excelize's own default bound
+// is 16 GB.
+const maxUnzippedBytes = 256 << 20
+
+// maxMergedCells bounds the cells that merged ranges may span in a sheet: a
+// range is a few bytes of XML (A1:XFD1048576), and filling it in would take
+// memory and time without end.
+const maxMergedCells = 1 << 20
+
 // ReadXLSX reads the first visible sheet of a workbook: raw cell values (a
 // date cell gives its serial number, which ParseDate reads), a merged header
 // cell's text in every column it spans, and no blank rows.
 func ReadXLSX(r io.Reader) (Table, error) {
-	f, err := excelize.OpenReader(io.LimitReader(r, MaxFileBytes), excelize.Options{RawCellValue: true})
+	f, err := excelize.OpenReader(io.LimitReader(r, MaxFileBytes), excelize.Options{RawCellValue: true, UnzipSizeLimit: maxUnzippedBytes})
 	if err != nil {
 		return Table{}, fmt.Errorf("not an xlsx workbook: %w", err)
 	}
@@ -51,6 +62,7 @@ func ReadXLSX(r io.Reader) (Table, error) {
 		if err != nil {
 			return Table{}, fmt.Errorf("sheet %s: %w", name, err)
 		}
+		spanned := 0
 		for _, m := range merged {
 			c1, r1, err1 := excelize.CellNameToCoordinates(m.GetStartAxis())
 			c2, r2, err2 := excelize.CellNameToCoordinates(m.GetEndAxis())
@@ -58,6 +70,9 @@ func ReadXLSX(r io.Reader) (Table, error) {
 				continue
 			}
 			for y := r1; y <= r2 && y <= len(rows); y++ {
+				if spanned += max(c2-c1+1, 0); spanned > maxMergedCells {
+					return Table{}, fmt.Errorf("sheet %s: merged cells span more than %d cells", name, maxMergedCells)
+				}
 				for x := c1; x <= c2; x++ {
 					for len(rows[y-1]) < x {
 						rows[y-1] = append(rows[y-1], "")

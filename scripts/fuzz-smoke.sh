@@ -1,0 +1,43 @@
+#!/bin/sh
+# fuzz-smoke.sh runs every fuzz target for FUZZTIME each (default 5s), one
+# after the other, and stops at the first that fails. go test -fuzz takes one
+# target per package per run, hence one run per target. A failing input is
+# written under the package's testdata/fuzz/<target>/; keep it there once
+# the bug is fixed: `go test` then runs it as a regression test.
+#
+#   FUZZTIME=30s scripts/fuzz-smoke.sh
+set -eu
+
+cd "$(dirname "$0")/.."
+FUZZTIME="${FUZZTIME:-5s}"
+
+# Every target, as package:name.
+targets="
+./events/:FuzzEventDecode
+./events/:FuzzQuantity
+./events/:FuzzDate
+./events/:FuzzCreditCode
+./api/:FuzzRequestDecode
+./imports/:FuzzSpreadsheet
+./imports/:FuzzCSV
+./imports/:FuzzImportDate
+./imports/:FuzzAmount
+./audit/:FuzzCanonicalJSON
+./audit/:FuzzEventHash
+"
+
+# A target written but not listed above would never run: refuse.
+for name in $(grep -rhoE '^func Fuzz[A-Za-z0-9_]+\(' --include='*_test.go' . | sed 's/^func //; s/($//' | sort -u); do
+	case "$targets" in
+	*":$name
+"*) ;;
+	*) echo "fuzz-smoke.sh: $name is not in the list of targets" >&2; exit 1 ;;
+	esac
+done
+
+for target in $targets; do
+	pkg="${target%%:*}"
+	name="${target#*:}"
+	echo "== $name ($pkg, $FUZZTIME)"
+	go test -run '^$' -fuzz "^$name\$" -fuzztime "$FUZZTIME" "$pkg"
+done
