@@ -201,6 +201,13 @@ func (d DecimalInput) parse(u Unit) (Decimal, error) {
 	if raw[0] == '-' {
 		return Decimal{}, fmt.Errorf("must be positive")
 	}
+	// 1e1000000 is 40 characters of JSON but a million digits to big.Rat:
+	// no quantity needs an exponent beyond what the range allows anyway.
+	if i := bytes.IndexAny(raw, "eE"); i >= 0 {
+		if exp, err := strconv.Atoi(strings.TrimPrefix(string(raw[i+1:]), "+")); err != nil || exp > 40 || exp < -40 {
+			return Decimal{}, fmt.Errorf("must be a decimal string such as \"300.5\" or a JSON number with an exponent of at most 40")
+		}
+	}
 	r, ok := new(big.Rat).SetString(string(raw))
 	if !ok {
 		return Decimal{}, fmt.Errorf("must be a decimal number")

@@ -42,6 +42,9 @@ func TestQuantityInput_Parse(t *testing.T) {
 		{`null`, "CNY", "", "quantity.value"},
 		{`"1000000000000000"`, "CNY", "", "quantity.value"},
 		{`"999999999999999.99"`, "CNY", "999999999999999.99", ""},
+		{`1e1000000`, "CNY", "", "quantity.value"}, // refused before a million digits are made
+		{`1e-1000000`, "CNY", "", "quantity.value"},
+		{`1e+5`, "CNY", "100000.00", ""},
 		{`"5"`, "", "", "quantity.unit"},
 		{`"5"`, "USD", "", "quantity.unit"},
 	}
