@@ -82,6 +82,15 @@ func (d Decimal) IsZero() bool { return d.Sign() == 0 }
 // zeros removed (up to four) when not.
 func (d Decimal) Format(decimals int, fixed bool) string {
 	n := d.int()
+	if n.IsInt64() { // every real amount: formatted without big.Int's allocations
+		return formatInt64(n.Int64(), decimals, fixed)
+	}
+	return d.formatBig(decimals, fixed)
+}
+
+// formatBig is Format on big.Int.
+func (d Decimal) formatBig(decimals int, fixed bool) string {
+	n := d.int()
 	neg := n.Sign() < 0
 	abs := new(big.Int).Abs(n)
 	q, r := new(big.Int).QuoRem(abs, scale, new(big.Int))
@@ -99,6 +108,34 @@ func (d Decimal) Format(decimals int, fixed bool) string {
 		s = "-" + s
 	}
 	return s
+}
+
+// formatInt64 is Format for a value that fits in an int64 (v × 10^4).
+func formatInt64(v int64, decimals int, fixed bool) string {
+	var buf [32]byte
+	b := buf[:0]
+	if v < 0 {
+		b = append(b, '-')
+	}
+	u := uint64(v)
+	if v < 0 {
+		u = uint64(-(v + 1)) + 1 // also right for math.MinInt64
+	}
+	b = strconv.AppendUint(b, u/10_000, 10)
+	frac := u % 10_000
+	digits := [scaleDigits]byte{byte('0' + frac/1000), byte('0' + frac/100%10), byte('0' + frac/10%10), byte('0' + frac%10)}
+	keep := decimals
+	if !fixed {
+		keep = scaleDigits
+		for keep > 0 && digits[keep-1] == '0' {
+			keep--
+		}
+	}
+	if keep > 0 {
+		b = append(b, '.')
+		b = append(b, digits[:keep]...)
+	}
+	return string(b)
 }
 
 // String writes d with trailing zeros removed.
@@ -240,7 +277,18 @@ type quantityJSON struct {
 
 // MarshalJSON writes {"value": "…", "unit": "…"} with the value as a string.
 func (q Quantity) MarshalJSON() ([]byte, error) {
-	return json.Marshal(quantityJSON{Value: q.String(), Unit: q.Unit})
+	if q.Unit != "" && !q.Unit.Valid() {
+		return json.Marshal(quantityJSON{Value: q.String(), Unit: q.Unit})
+	}
+	// What json.Marshal writes, without its reflection: the value is digits,
+	// a point and a sign, the unit one of Units.
+	v := q.String()
+	b := make([]byte, 0, len(`{"value":"","unit":""}`)+len(v)+len(q.Unit))
+	b = append(b, `{"value":"`...)
+	b = append(b, v...)
+	b = append(b, `","unit":"`...)
+	b = append(b, q.Unit...)
+	return append(b, `"}`...), nil
 }
 
 // UnmarshalJSON reads what MarshalJSON wrote (stored events, not client input).

@@ -107,3 +107,32 @@ func TestQuantity_JSONRoundTrip(t *testing.T) {
 		t.Fatalf("CNY is written with two decimals: %s", b)
 	}
 }
+
+// The fast paths write what the general ones do.
+func TestDecimal_FormatFastPathsAgree(t *testing.T) {
+	values := []string{"0", "1", "0.0001", "0.001", "0.01", "0.1", "12.3400", "999999999999999.99", "300.1234", "100000"}
+	for _, v := range values {
+		for _, neg := range []bool{false, true} {
+			d := MustDecimal(v)
+			if neg {
+				d = Decimal{}.Sub(d)
+			}
+			for _, decimals := range []int{0, 2, 4} {
+				for _, fixed := range []bool{false, true} {
+					slow := d.formatBig(decimals, fixed)
+					if got := d.Format(decimals, fixed); got != slow {
+						t.Errorf("%s (neg %v) Format(%d, %v) = %q, big.Int gives %q", v, neg, decimals, fixed, got, slow)
+					}
+				}
+			}
+			for _, u := range append([]Unit{""}, Units...) {
+				q := Quantity{Value: d, Unit: u}
+				got, _ := q.MarshalJSON()
+				want, _ := json.Marshal(quantityJSON{Value: q.String(), Unit: u})
+				if string(got) != string(want) {
+					t.Errorf("MarshalJSON %s %s = %s, want %s", v, u, got, want)
+				}
+			}
+		}
+	}
+}
