@@ -81,7 +81,7 @@ func TestSoak(t *testing.T) {
 				`{"quantity":{"value":"`+value+`","unit":"`+unit+`"},"fulfilled_on":"2026-11-01","evidence":"浸泡测试"}`)
 		})
 	}
-	reads := []string{"/api/v1/commitments?limit=50", "/api/v1/counties", "/api/v1/counties/532301", "/api/v1/alerts?limit=50", "/api/v1/reports/overdue?format=json"}
+	reads := []string{"/api/v1/commitments?limit=50", "/api/v1/counties", "/api/v1/counties/532301", "/api/v1/alerts", "/api/v1/reports/overdue?format=json"}
 	for range 4 {
 		loop("read", 0, func(r *rand.Rand) (int, error) {
 			if r.IntN(3) == 0 {
