@@ -48,6 +48,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"promiseledger/audit"
+	"promiseledger/internal/atomicfile"
 )
 
 var (
@@ -735,7 +736,7 @@ func backupStream(ctx context.Context, nc *nats.Conn, dir, name string, opts Sna
 	if err != nil {
 		return bs, err
 	}
-	if err := writeFileSync(filepath.Join(dir, bs.Meta), meta); err != nil {
+	if err := atomicfile.Create(filepath.Join(dir, bs.Meta), meta, 0o600); err != nil {
 		return bs, err
 	}
 	metaSum := sha256.Sum256(meta)
@@ -765,29 +766,13 @@ func emptyDir(dir string) error {
 	return nil
 }
 
-func writeFileSync(path string, b []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
 // Write writes manifest.json into dir: the last file of a backup.
 func (m *Manifest) Write(dir string) error {
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
-	return writeFileSync(filepath.Join(dir, ManifestFile), append(b, '\n'))
+	return atomicfile.Create(filepath.Join(dir, ManifestFile), append(b, '\n'), 0o600)
 }
 
 // OpenBackup reads a backup's manifest and checks every file it names

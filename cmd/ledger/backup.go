@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 
 	"promiseledger/audit"
+	"promiseledger/internal/atomicfile"
 	"promiseledger/jsstore"
 )
 
@@ -289,24 +290,12 @@ func backupKey(dir string, m *jsstore.Manifest) ([]byte, error) {
 }
 
 // writeNew writes a file that must not exist yet, readable by its owner
-// only, and syncs it.
+// only: whole or not at all, and synced.
 func writeNew(path string, b []byte) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Create(path, b, 0o600)
 }
 
 // size writes a byte count for people.

@@ -19,21 +19,8 @@ import (
 // getAs answers a GET with the bearer token, less the instant of the answer.
 func getAs(t *testing.T, url, token string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest("GET", url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return res.StatusCode, regexp.MustCompile(`"as_of":"[^"]*"`).ReplaceAllString(string(b), "")
+	status, b := callAs(t, token, "GET", url, "")
+	return status, regexp.MustCompile(`"as_of":"[^"]*"`).ReplaceAllString(string(b), "")
 }
 
 // viewsOf is what the ledger shows: the counties, the list of commitments,

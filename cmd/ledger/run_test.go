@@ -96,7 +96,14 @@ func waitHTTPReady(t testing.TB, url string) {
 	t.Fatal("never ready")
 }
 
+// call sends a request with the demo supervisor's token.
 func call(t testing.TB, method, url, body string) (int, []byte) {
+	t.Helper()
+	return callAs(t, demoSupervisor, method, url, body)
+}
+
+// callAs sends a request with token and returns the status and the body.
+func callAs(t testing.TB, token, method, url, body string) (int, []byte) {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
@@ -105,7 +112,7 @@ func call(t testing.TB, method, url, body string) (int, []byte) {
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	req.Header.Set("Authorization", "Bearer "+demoSupervisor)
+	req.Header.Set("Authorization", "Bearer "+token)
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

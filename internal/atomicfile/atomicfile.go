@@ -40,7 +40,15 @@ func Create(path string, data []byte, perm os.FileMode) (err error) {
 		if errors.Is(err, os.ErrExist) {
 			return fmt.Errorf("%s: %w", path, os.ErrExist)
 		}
-		return err
+		// A file system without hard links (some network shares): rename,
+		// having looked first; only another writer racing for the same
+		// name could slip in between.
+		if _, serr := os.Lstat(path); serr == nil {
+			return fmt.Errorf("%s: %w", path, os.ErrExist)
+		}
+		if err := os.Rename(tmp.Name(), path); err != nil {
+			return err
+		}
 	}
 	d, err := os.Open(dir)
 	if err != nil {
