@@ -18,8 +18,9 @@ import (
 // MaxBatch is the most events one atomic batch carries (JetStream's limit).
 const MaxBatch = 1000
 
-// batchesInFlight is how many batches may be written at once.
-const batchesInFlight = 4
+// batchesInFlight is how many batches may be written at once: two measured
+// best on the development machine (BENCHMARKS.md), fuller batches than four.
+const batchesInFlight = 2
 
 // Group commit: appends that arrive while a write is in flight are gathered
 // and written together as one JetStream atomic batch (ADR-50), which the
@@ -82,13 +83,18 @@ func (g *groupCommit) append(ctx context.Context, msg *nats.Msg, expectedLast ui
 	}
 }
 
-// flush writes the queue, batch by batch, until it is empty.
+// flush writes the queue, batch by batch, until it is empty. It waits for
+// a free slot before it takes the queue, so that the appends arriving while
+// every slot is busy all go into the next batch: fuller batches, each
+// paying a batch's fixed cost once.
 func (g *groupCommit) flush() {
 	for {
+		g.slots <- struct{}{}
 		g.mu.Lock()
 		if len(g.queue) == 0 {
 			g.active = false
 			g.mu.Unlock()
+			<-g.slots
 			return
 		}
 		var batch, later []*pending
@@ -105,7 +111,6 @@ func (g *groupCommit) flush() {
 		g.mu.Unlock()
 		// A few batches in flight at once: while one is being synced the
 		// next is sent, so that a batch's fixed cost overlaps another's.
-		g.slots <- struct{}{}
 		go func() {
 			defer func() { <-g.slots }()
 			g.write(batch)
