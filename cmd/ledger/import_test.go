@@ -182,7 +182,7 @@ func TestRun_BenchCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"| durable appends/s, 4 writers, group commit |", "raw atomic batches of 64", "--sync interval appends/s", "rebuild, every projection", "county view read, 20 commitments"} {
+	for _, want := range []string{"| durable appends/s, 4 writers, group commit |", "raw atomic batches of 64", "--sync interval appends/s", "rebuild, every projection", "county view read, 20 commitments", "| durable appends/s through HTTP (POST /api/v1/commitments), 4 clients |"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("the table lacks %q:\n%s", want, out)
 		}
