@@ -159,6 +159,9 @@ var (
 // parseDecimalText parses a plain decimal (digits, optional point and digits)
 // that must be exact with at most decimals decimals.
 func parseDecimalText(s string, decimals int) (Decimal, error) {
+	if d, ok := parseSmallDecimal(s, decimals); ok {
+		return d, nil
+	}
 	if len(s) > 40 || !plainDecimal.MatchString(s) {
 		return Decimal{}, fmt.Errorf("must be a decimal number written as digits with an optional decimal point, e.g. \"1250000.00\"")
 	}
@@ -167,6 +170,40 @@ func parseDecimalText(s string, decimals int) (Decimal, error) {
 		return Decimal{}, fmt.Errorf("must be a decimal number")
 	}
 	return fromRat(r, decimals)
+}
+
+// parseSmallDecimal is parseDecimalText's fast path for what every stored
+// amount is: up to 14 digits, a point and up to four decimals (those beyond
+// decimals zeros), computed in 64 bits. Anything else — and every error —
+// is left to the general path (ok false).
+func parseSmallDecimal(s string, decimals int) (d Decimal, ok bool) {
+	var v int64
+	i, intDigits := 0, 0
+	for ; i < len(s) && s[i] >= '0' && s[i] <= '9'; i++ {
+		v = v*10 + int64(s[i]-'0')
+		intDigits++
+	}
+	if intDigits == 0 || intDigits > 14 {
+		return Decimal{}, false
+	}
+	fracDigits := 0
+	if i < len(s) {
+		if s[i] != '.' || i == len(s)-1 {
+			return Decimal{}, false
+		}
+		for i++; i < len(s); i++ {
+			c := s[i]
+			if c < '0' || c > '9' || fracDigits == scaleDigits || (fracDigits >= decimals && c != '0') {
+				return Decimal{}, false
+			}
+			v = v*10 + int64(c-'0')
+			fracDigits++
+		}
+	}
+	for ; fracDigits < scaleDigits; fracDigits++ {
+		v *= 10
+	}
+	return Decimal{big.NewInt(v)}, true
 }
 
 func fromRat(r *big.Rat, decimals int) (Decimal, error) {

@@ -3,6 +3,7 @@ package events
 import (
 	"encoding/json"
 	"errors"
+	"math/big"
 	"testing"
 )
 
@@ -132,6 +133,31 @@ func TestDecimal_FormatFastPathsAgree(t *testing.T) {
 				if string(got) != string(want) {
 					t.Errorf("MarshalJSON %s %s = %s, want %s", v, u, got, want)
 				}
+			}
+		}
+	}
+}
+
+// The 64-bit path reads what the general one does, and leaves it every
+// error and every value it cannot hold.
+func TestDecimal_ParseFastPathAgrees(t *testing.T) {
+	inputs := []string{"0", "1", "007", "0.5", "1.2345", "1.23450", "1.2", "12345678901234", "123456789012345", "99999999999999.9999",
+		"1.", ".5", "1.2.3", "1e3", "", "-1", "1.00000", "1.0000", "300.1234", "300.12345", "1,000", "１２", "0.0001"}
+	for _, in := range inputs {
+		for _, decimals := range []int{0, 2, 4} {
+			fast, ok := parseSmallDecimal(in, decimals)
+			slow, err := func() (Decimal, error) {
+				if len(in) > 40 || !plainDecimal.MatchString(in) {
+					return Decimal{}, errors.New("not plain")
+				}
+				r, ok := new(big.Rat).SetString(in)
+				if !ok {
+					return Decimal{}, errors.New("no")
+				}
+				return fromRat(r, decimals)
+			}()
+			if ok && (err != nil || fast.Cmp(slow) != 0) {
+				t.Errorf("%q with %d decimals: fast %s, general %v %v", in, decimals, fast, slow, err)
 			}
 		}
 	}
