@@ -104,3 +104,9 @@ func parseDateField(field, s string) (Date, error) {
 	}
 	return d, nil
 }
+
+// GobEncode lets a Date travel in a checkpoint (package gob).
+func (d Date) GobEncode() ([]byte, error) { return d.t.MarshalBinary() }
+
+// GobDecode reads what GobEncode wrote.
+func (d *Date) GobDecode(b []byte) error { return d.t.UnmarshalBinary(b) }

@@ -406,3 +406,16 @@ func (d *Decimal) UnmarshalJSON(b []byte) error {
 	*d = v
 	return nil
 }
+
+// GobEncode lets a Decimal travel in a checkpoint (package gob).
+func (d Decimal) GobEncode() ([]byte, error) { return d.int().GobEncode() }
+
+// GobDecode reads what GobEncode wrote.
+func (d *Decimal) GobDecode(b []byte) error {
+	n := new(big.Int)
+	if err := n.GobDecode(b); err != nil {
+		return err
+	}
+	d.n = n
+	return nil
+}
