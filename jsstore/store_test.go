@@ -42,6 +42,20 @@ func newID(t *testing.T) string {
 	return id.String()
 }
 
+// ledgerStream is the ledger's stream as a raw JetStream client sees it.
+func ledgerStream(t *testing.T, ctx context.Context, nc *nats.Conn) jetstream.Stream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := js.Stream(ctx, jsstore.DefaultStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func messages(t *testing.T, st *jsstore.Store) uint64 {
 	t.Helper()
 	n, err := st.LastSequence(context.Background())
@@ -244,14 +258,7 @@ func TestStore_StreamRefusesDeletes(t *testing.T) {
 	if _, err := st.Append(ctx, newEvent(t, newID(t), events.CommitmentMadeType, ""), 0); err != nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, jsstore.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := ledgerStream(t, ctx, nc)
 	if err := s.DeleteMsg(ctx, 1); err == nil {
 		t.Error("deleting an event succeeded")
 	}
@@ -667,15 +674,7 @@ func TestStore_ReadsLeaveNoConsumers(t *testing.T) {
 	if err := st.Follow(fctx, 0, func(events.Event) error { cancel(); return nil }); err != nil && fctx.Err() == nil {
 		t.Fatal(err)
 	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := js.Stream(ctx, jsstore.DefaultStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := s.Info(ctx)
+	info, err := ledgerStream(t, ctx, nc).Info(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
