@@ -1,6 +1,10 @@
 #!/bin/sh
-# fuzz-smoke.sh runs every fuzz target for FUZZTIME each (default 5s), one
-# after the other, and stops at the first that fails. go test -fuzz takes one
+# fuzz-smoke.sh runs every fuzz target for FUZZTIME each (default 5s; a
+# count such as 2000x runs that many inputs), one after the other, and stops
+# at the first that fails. CI uses a count: with a duration, Go 1.26's fuzzing
+# coordinator can report "context deadline exceeded" as a failure when the
+# time runs out while a worker is busy (go.dev/issue/75804, fixed in Go
+# 1.27), and a count has no deadline to race. go test -fuzz takes one
 # target per package per run, hence one run per target. A failing input is
 # written under the package's testdata/fuzz/<target>/; keep it there once
 # the bug is fixed: `go test` then runs it as a regression test.
