@@ -110,11 +110,17 @@ func (c *Checkpoints) manifest(ctx context.Context, name string) (*partsManifest
 	if err != nil {
 		return nil, err
 	}
+	return parseManifest(b), nil
+}
+
+// parseManifest reads what a checkpoint's own name holds: a parts
+// manifest, or (nil) a checkpoint saved whole.
+func parseManifest(b []byte) *partsManifest {
 	var m partsManifest
 	if json.Unmarshal(b, &m) != nil || m.Kind != manifestKind {
-		return nil, nil
+		return nil
 	}
-	return &m, nil
+	return &m
 }
 
 // Load returns a projection's checkpoint. The object store checks each
@@ -128,8 +134,8 @@ func (c *Checkpoints) Load(ctx context.Context, name string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load checkpoint %s: %w", name, err)
 	}
-	var m partsManifest
-	if json.Unmarshal(b, &m) != nil || m.Kind != manifestKind {
+	m := parseManifest(b)
+	if m == nil {
 		return b, nil // saved whole, by an earlier release
 	}
 	if m.Parts < 1 || m.Size < 0 {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -10,9 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"promiseledger/bench"
@@ -24,29 +21,12 @@ import (
 func httpAppends(ctx context.Context, c bench.Config) (float64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	out := &lockedBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- serve(ctx, []string{"--data", filepath.Join(c.Dir, "http"), "--http", "127.0.0.1:0", "--demo",
-			"--rate", "1000000", "--burst", "1000000", "--max-conns-per-addr", "0"}, func(string) string { return "" }, out, io.Discard)
-	}()
-	defer func() { cancel(); <-done }()
-	serving := regexp.MustCompile(`serving (http://[0-9.:]+)`)
-	var url string
-	for deadline := time.Now().Add(time.Minute); url == ""; time.Sleep(10 * time.Millisecond) {
-		if m := serving.FindStringSubmatch(out.String()); m != nil {
-			url = m[1]
-		}
-		select {
-		case err := <-done:
-			done <- err
-			return 0, fmt.Errorf("serve stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return 0, errors.New("serve did not start")
-		}
+	url, done, err := serveInProcess(ctx, []string{"--data", filepath.Join(c.Dir, "http"), "--http", "127.0.0.1:0", "--demo",
+		"--rate", "1000000", "--burst", "1000000", "--max-conns-per-addr", "0"}, func(string) string { return "" }, &syncBuffer{}, io.Discard)
+	if err != nil {
+		return 0, err
 	}
+	defer func() { cancel(); <-done }()
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c.Writers}, Timeout: time.Minute}
 	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
 		if res, err := client.Get(url + "/readyz"); err == nil {
@@ -81,24 +61,6 @@ func httpAppends(ctx context.Context, c bench.Config) (float64, error) {
 		fmt.Fprintf(c.Log, "%-28s %10.0f appends/s\n", "http-appends", rate)
 	}
 	return rate, err
-}
-
-// lockedBuffer is a buffer written by one goroutine and read by another.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // benchCmd measures the ledger beside raw JetStream, in this process, and

@@ -11,33 +11,12 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
 
-// syncBuffer is a bytes.Buffer that run may write while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // demoSupervisor is the demo data set's well-known supervisor token.
 const demoSupervisor = "pl_demo-supervisor_demo"
-
-var servingURL = regexp.MustCompile(`serving (http://[0-9.:]+)`)
 
 // start runs `ledger serve` in-process and returns its URL and a stop
 // function that shuts it down and returns run's error.
@@ -61,25 +40,12 @@ func launch(t testing.TB, args ...string) (url string, stdout, stderr *syncBuffe
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr = &syncBuffer{}, &syncBuffer{}
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"ledger", "serve", "--http", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, stderr)
-	}()
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if m := servingURL.FindStringSubmatch(stdout.String()); m != nil {
-			return m[1], stdout, stderr, func() error { cancel(); return <-done }
-		}
-		select {
-		case err := <-done:
-			cancel()
-			t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("serve did not start:\n%s", stderr.String())
-		}
+	url, done, err := serveInProcess(ctx, append([]string{"--http", "127.0.0.1:0"}, args...), func(string) string { return "" }, stdout, stderr)
+	if err != nil {
+		cancel()
+		t.Fatalf("%v\n%s", err, stderr.String())
 	}
+	return url, stdout, stderr, func() error { cancel(); return <-done }
 }
 
 func waitHTTPReady(t testing.TB, url string) {
