@@ -359,11 +359,19 @@ func sameAmount(a, b string) bool {
 // streamReplicas is a stream's replica count, as the ledger's NATS user sees it.
 func streamReplicas(t testing.TB, url, stream string) int {
 	t.Helper()
-	nc, err := nats.Connect(url)
+	_, st := openStream(t, url, stream)
+	return st.CachedInfo().Config.Replicas
+}
+
+// openStream connects to url (closed when the test ends) and looks up a
+// stream, with its info as the stream's leader gave it.
+func openStream(t testing.TB, url, stream string, opts ...nats.Option) (*nats.Conn, jetstream.Stream) {
+	t.Helper()
+	nc, err := nats.Connect(url, opts...)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("connect: %v", err)
 	}
-	defer nc.Close()
+	t.Cleanup(nc.Close)
 	js, err := jetstream.New(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -372,9 +380,9 @@ func streamReplicas(t testing.TB, url, stream string) int {
 	defer cancel()
 	st, err := js.Stream(ctx, stream)
 	if err != nil {
-		t.Fatalf("stream %s: %v", stream, err)
+		t.Fatalf("stream info of %s: %v", stream, err)
 	}
-	return st.CachedInfo().Config.Replicas
+	return nc, st
 }
 
 // clusterAPI is the ledger's API through both instances, as one supervisor.
@@ -613,21 +621,9 @@ type storedMsg struct {
 // found" for a message it has not stored yet.
 func readAll(t testing.TB, url, stream string) []storedMsg {
 	t.Helper()
-	nc, err := nats.Connect(url, nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix))
-	if err != nil {
-		t.Fatalf("connect as the auditor: %v", err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc, st := openStream(t, url, stream, nats.CustomInboxPrefix(jsstore.AuditorInboxPrefix))
 	ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
 	defer cancel()
-	st, err := js.Stream(ctx, stream)
-	if err != nil {
-		t.Fatalf("the auditor's stream info of %s: %v", stream, err)
-	}
 	info := st.CachedInfo()
 	var msgs []storedMsg
 	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && seq > 0; seq++ {
