@@ -731,11 +731,10 @@ func (s *Server) handleBulletinWorkbook() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = asPrincipal(r)
 		t := web.Words(lang(r))
-		view, j, today, ok := s.pageView(w, r)
+		d, ok := s.bulletin(w, r)
 		if !ok {
 			return
 		}
-		d := bulletinOf(view, j, today)
 		col := func(key string, k sheet.Kind) sheet.Column { return sheet.Column{Header: t[key], Kind: k} }
 		rank := sheet.Table{Sheet: t["bulletin.rank.overdue"], Columns: []sheet.Column{col("rank", sheet.Int), col("county", sheet.Text), col("overdue.wan", sheet.Number), col("overdue", sheet.Int)}}
 		for _, x := range d.ByOverdue {
@@ -777,11 +776,10 @@ func (s *Server) handleBulletinPage() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r = asPrincipal(r)
 		t := web.Words(lang(r))
-		view, j, today, ok := s.pageView(w, r)
+		d, ok := s.bulletin(w, r)
 		if !ok {
 			return
 		}
-		d := bulletinOf(view, j, today)
 		x := url.Values{}
 		for _, k := range []string{"as_of", "on"} {
 			if v := r.URL.Query().Get(k); v != "" {
@@ -791,6 +789,16 @@ func (s *Server) handleBulletinPage() http.Handler {
 		d.XLSX = "/bulletin.xlsx?" + x.Encode()
 		s.render(w, r, "bulletin", t["bulletin.title"], d)
 	})
+}
+
+// bulletin is the bulletin of the view a page asks for (as_of, on); false
+// when that view could not be had, the answer already written.
+func (s *Server) bulletin(w http.ResponseWriter, r *http.Request) (web.Bulletin, bool) {
+	view, j, today, ok := s.pageView(w, r)
+	if !ok {
+		return web.Bulletin{}, false
+	}
+	return bulletinOf(view, j, today), true
 }
 
 // bulletinOf gathers the bulletin's figures on date today.
